@@ -1,0 +1,101 @@
+# nicex: build, test, bench.
+#
+#   make              library build/libnicex.a and bin/nicex (CUDA when nvcc is on PATH)
+#   make CUDA=0       CPU-only build
+#   make test         install Debian deps if needed (as root), build, run every Check suite
+#   make sanitize     the whole suite under AddressSanitizer + UBSan (CPU-only)
+#   make golden       regenerate tests/golden/data with PyTorch (installs python3-torch)
+#   make bench-ops    GEMM and conv2d against PyTorch CPU -> bench/results/ops-cpu.md
+#
+# Objects go to build/ (build-san/ for sanitize); header dependencies are tracked.
+
+NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+ifeq ($(strip $(NVCC)),)
+CUDA ?= 0
+else
+CUDA ?= 1
+endif
+
+BUILD ?= build
+CC ?= cc
+OPT ?= -O3 -march=native
+CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -MMD -MP -fopenmp
+CFLAGS += $(CFLAGS_BASE) $(OPT) -g
+LDLIBS += -fopenmp -lpng -ljpeg -lz -lm -lpthread
+
+SRC_DIRS = tensor autograd kernels layers optim data nice baselines eval
+LIB_SRC = $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
+CLI_SRC = $(wildcard cli/*.c)
+TEST_SRC = $(wildcard tests/*.c tests/grad/*.c tests/golden/*.c tests/unit/*.c)
+CU_SRC = $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.cu))
+
+ifeq ($(CUDA),1)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+CFLAGS += -DNX_CUDA
+NVCCFLAGS ?= -O3 -arch=sm_90 -std=c++17 -I. -DNX_CUDA -Xcompiler -Wall,-Wextra,-Werror -MMD -MP
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcurand -lcudart -lstdc++
+CU_OBJ = $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
+endif
+
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_OBJ)
+CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
+LIB = $(BUILD)/libnicex.a
+BIN = bin/nicex
+TEST_BIN = $(BUILD)/run_tests
+
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+
+.PHONY: all lib test sanitize deps deps-torch golden bench-ops clean
+all: $(BIN)
+lib: $(LIB)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(TEST_BIN): $(TEST_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(CHECK_LIBS) $(LDLIBS)
+
+# Debian packages: installed when run as root, else the exact apt-get line is printed.
+deps:
+	@sh scripts/deps.sh core
+deps-torch:
+	@sh scripts/deps.sh torch
+
+# CK_DEFAULT_TIMEOUT: Check's 4 s default is too short for the model suites.
+test: deps
+	@$(MAKE) --no-print-directory $(TEST_BIN) $(BIN)
+	CK_DEFAULT_TIMEOUT=120 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(TEST_BIN)
+
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build-san CUDA=0 OPT="-O1 -fno-omit-frame-pointer" \
+	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  LDLIBS="-fsanitize=address,undefined -fopenmp -lpng -ljpeg -lz -lm -lpthread" build-san/run_tests
+	CK_DEFAULT_TIMEOUT=600 CK_FORK=no ASAN_OPTIONS=detect_leaks=0 NX_SANITIZE=1 ./build-san/run_tests
+
+golden: deps-torch
+	/usr/bin/python3 tests/golden/gen_all.py tests/golden/data
+
+bench-ops: deps-torch $(BUILD)/bench_ops
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} /usr/bin/python3 bench/bench_ops.py --nicex $(BUILD)/bench_ops --out bench/results/ops-cpu.md
+
+$(BUILD)/bench_ops: $(BUILD)/bench/bench_ops.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+clean:
+	rm -rf build build-san bin
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

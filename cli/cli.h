@@ -1,0 +1,13 @@
+/* cli.h: subcommands of the nicex program. Each returns the exit status. */
+#ifndef NX_CLI_H
+#define NX_CLI_H
+
+typedef struct {
+    const char *name;
+    const char *help;
+    int (*run)(int argc, char **argv);
+} Command;
+
+int cmd_help(int argc, char **argv);
+
+#endif

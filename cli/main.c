@@ -1,0 +1,26 @@
+/* main.c: the nicex command-line program: one binary, subcommands. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const Command commands[] = {
+    {"help", "print this help", cmd_help},
+};
+
+int cmd_help(int argc, char **argv) {
+    (void)argc, (void)argv;
+    printf("usage: nicex <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        printf("  %-10s %s\n", commands[i].name, commands[i].help);
+    printf("\n'nicex <command> --help' describes a command's options.\n");
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return cmd_help(argc, argv);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "nicex: unknown command '%s' (try nicex help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,7 @@
+/* optim_kernels.h: (to be written) */
+#ifndef NX_KERNELS_OPTIM_KERNELS_H
+#define NX_KERNELS_OPTIM_KERNELS_H
+
+#include "kernels/kernels.h"
+
+#endif

@@ -1,0 +1,40 @@
+"""goldenio.py: write golden files for the C tests (format in tests/golden.c).
+
+Each generator module tests/golden/gen_<group>.py defines
+    def generate(out_dir): ...
+and calls write(out_dir, name, {key: tensor}) once per file. Run them all
+with `make golden` (Debian's /usr/bin/python3 and python3-torch).
+"""
+import os
+import struct
+
+import numpy as np
+import torch
+
+
+def write(out_dir, name, tensors):
+    """Write {key: tensor or array} to out_dir/name.bin, atomically."""
+    path = os.path.join(out_dir, name + ".bin")
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(b"NXGOLD1\0")
+        f.write(struct.pack("<I", len(tensors)))
+        for key, t in tensors.items():
+            if isinstance(t, torch.Tensor):
+                t = t.detach().cpu().numpy()
+            a = np.ascontiguousarray(t)
+            if a.dtype in (np.int64, np.int32):
+                dtype, a = 1, a.astype("<i4")
+            else:
+                dtype, a = 0, a.astype("<f4")
+            k = key.encode()
+            f.write(struct.pack("<I", len(k)) + k)
+            f.write(struct.pack("<II", dtype, a.ndim))
+            f.write(struct.pack("<%dI" % a.ndim, *a.shape))
+            f.write(a.tobytes())
+    os.replace(tmp, path)
+
+
+def rand(*shape, lo=-1.0, hi=1.0, gen=None):
+    """Uniform float32 tensor in [lo, hi)."""
+    return torch.rand(*shape, generator=gen, dtype=torch.float32) * (hi - lo) + lo

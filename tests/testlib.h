@@ -1,0 +1,46 @@
+/* testlib.h: shared helpers for the Check suites.
+ *
+ * gradcheck(): compares the tape's gradient of L = sum(w * f(inputs)), w a
+ * fixed random weight, with central differences computed in double, for
+ * every float input that has requires_grad. Tolerance: |a - n| <= tol *
+ * max(|a|, |n|, 1). Kinks (points where the one-sided differences disagree,
+ * e.g. relu at 0, max-pool ties, clamp bounds) are skipped, as in Caffe.
+ *
+ * golden_*(): reads files written by tests/golden/gen_*.py (PyTorch) and
+ * compares tensors with |got - want| <= atol + rtol * |want|.
+ */
+#ifndef NX_TESTLIB_H
+#define NX_TESTLIB_H
+
+#include <check.h>
+
+#include "autograd/ops.h"
+
+/* The function under test: builds its output from the inputs. */
+typedef Tensor *(*GradFn)(Tensor **in, void *arg);
+
+/* Returns the number of mismatching elements (0 = pass); prints each. */
+int gradcheck(const char *label, GradFn f, Tensor **in, int n_in, void *arg, double eps, double tol);
+
+/* A CPU fp32 step tensor filled from the test RNG: uniform in [lo, hi). */
+Tensor *test_uniform(int ndim, const int *shape, float lo, float hi);
+Tensor *test_uniform4(int n, int c, int h, int w, float lo, float hi);
+/* Seed of the test RNG (a plain xorshift, independent of nicex's Philox). */
+void test_seed(uint64_t seed);
+
+/* ---- golden files ---------------------------------------------------- */
+typedef struct Golden Golden;
+/* Loads tests/golden/data/<name>.bin (NX_GOLDEN_DIR overrides the folder). Fails the test if absent. */
+Golden *golden_load(const char *name);
+void golden_free(Golden *g);
+/* A tensor from the file as a CPU step tensor (f32 or i32); fails the test if missing. */
+Tensor *golden_get(Golden *g, const char *key);
+bool golden_has(Golden *g, const char *key);
+/* Compare got (any device) with g[key]: returns the number of mismatches, prints the worst. */
+int golden_compare(Golden *g, const char *key, const Tensor *got, double atol, double rtol);
+/* Same, for a raw host buffer of n floats. */
+int golden_compare_buf(Golden *g, const char *key, const float *got, int64_t n, double atol, double rtol);
+/* Compare t->grad with g[key]. */
+int golden_compare_grad(Golden *g, const char *key, Tensor *t, double atol, double rtol);
+
+#endif
