@@ -31,8 +31,8 @@ CU_SRC = $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.cu))
 
 ifeq ($(CUDA),1)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
-CFLAGS += -DNX_CUDA
-NVCCFLAGS ?= -O3 -arch=sm_90 -std=c++17 -I. -DNX_CUDA -Xcompiler -Wall,-Wextra,-Werror -MMD -MP
+CFLAGS += -DNX_WITH_CUDA
+NVCCFLAGS ?= -O3 -arch=sm_90 -std=c++17 -I. -DNX_WITH_CUDA -Xcompiler -Wall,-Wextra,-Werror -MMD -MP
 LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcurand -lcudart -lstdc++
 CU_OBJ = $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
 endif

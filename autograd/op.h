@@ -14,7 +14,7 @@
 #include "autograd/ops.h"
 #include "kernels/kernels.h"
 
-#ifdef NX_CUDA
+#ifdef NX_WITH_CUDA
 #include "kernels/cuda_api.h"
 #define DISPATCH(dev, kernel, ...)                                                           \
     do {                                                                                     \

@@ -84,4 +84,9 @@ Tensor *nx_cross_entropy(Tensor *logits, Tensor *targets);
 /* logp (N, C) log-probabilities, targets int32 (N) -> mean of -logp[n, t_n]. */
 Tensor *nx_nll(Tensor *logp, Tensor *targets);
 
+/* ---- NICE ------------------------------------------------------------ */
+/* x (N, C, H, W) -> (N): per-image sum of |x - neighbour| over the up, left,
+ * up-left and up-right neighbours (NICE eq. 9). */
+Tensor *nx_neighbor_l1(Tensor *x);
+
 #endif

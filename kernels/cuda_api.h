@@ -1,6 +1,6 @@
 /* cuda_api.h: the small C interface to the CUDA runtime used by tensor/.
  *
- * Implemented in kernels/cuda_runtime.cu; only compiled when NX_CUDA is
+ * Implemented in kernels/cuda_runtime.cu; only compiled when NX_WITH_CUDA is
  * defined (make with nvcc on PATH and CUDA != 0). Every call is checked:
  * failures are fatal and name the call, except nx_cuda_select which
  * reports a bad device index to the user.

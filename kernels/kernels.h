@@ -24,5 +24,6 @@
 #include "kernels/softmax.h"
 #include "kernels/optim_kernels.h"
 #include "kernels/rng_kernels.h"
+#include "kernels/nice_kernels.h"
 
 #endif

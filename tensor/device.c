@@ -28,7 +28,7 @@ int device_parse(const char *s, Device *out) {
             }
             index = (int)v;
         }
-#ifdef NX_CUDA
+#ifdef NX_WITH_CUDA
         if (nx_cuda_select(index) != 0) {
             nx_error_set("--device %s: %s", s, nx_cuda_last_error());
             return -1;
@@ -46,20 +46,20 @@ int device_parse(const char *s, Device *out) {
 }
 
 bool cuda_available(void) {
-#ifdef NX_CUDA
+#ifdef NX_WITH_CUDA
     return nx_cuda_device_count() > 0;
 #else
     return false;
 #endif
 }
 
-#ifndef NX_CUDA
+#ifndef NX_WITH_CUDA
 #define NO_CUDA() nx_fatal("CUDA requested but this nicex was built without CUDA")
 #endif
 
 void *device_malloc(Device d, size_t bytes) {
     if (d == NX_CUDA) {
-#ifdef NX_CUDA
+#ifdef NX_WITH_CUDA
         return nx_cuda_malloc(bytes);
 #else
         NO_CUDA();
@@ -74,7 +74,7 @@ void *device_malloc(Device d, size_t bytes) {
 void device_free(Device d, void *p) {
     if (!p) return;
     if (d == NX_CUDA) {
-#ifdef NX_CUDA
+#ifdef NX_WITH_CUDA
         nx_cuda_free(p);
         return;
 #else
@@ -86,7 +86,7 @@ void device_free(Device d, void *p) {
 
 void device_memset0(Device d, void *p, size_t bytes) {
     if (d == NX_CUDA) {
-#ifdef NX_CUDA
+#ifdef NX_WITH_CUDA
         nx_cuda_memset0(p, bytes);
         return;
 #else
@@ -102,7 +102,7 @@ void device_memcpy(Device dst_dev, void *dst, Device src_dev, const void *src, s
         memmove(dst, src, bytes);
         return;
     }
-#ifdef NX_CUDA
+#ifdef NX_WITH_CUDA
     nx_cuda_memcpy(dst, dst_dev == NX_CUDA, src, src_dev == NX_CUDA, bytes);
 #else
     NO_CUDA();

@@ -93,7 +93,7 @@ START_TEST(test_device_parse_errors) {
     ck_assert_int_eq(device_parse("tpu", &d), -1);
     ck_assert(strstr(nx_error_msg(), "unknown device 'tpu'"));
     ck_assert_int_eq(device_parse("cuda:x", &d), -1);
-#ifndef NX_CUDA
+#ifndef NX_WITH_CUDA
     ck_assert_int_eq(device_parse("cuda", &d), -1);
     ck_assert(strstr(nx_error_msg(), "without CUDA"));
 #endif
