@@ -9,5 +9,8 @@ typedef struct {
 } Command;
 
 int cmd_help(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
 
 #endif

@@ -5,6 +5,9 @@
 #include <string.h>
 
 static const Command commands[] = {
+    {"train", "train a classifier (lenet5, vgg11, resnet18) on a dataset", cmd_train},
+    {"eval", "accuracy of a checkpoint on a dataset", cmd_eval},
+    {"summary", "print a model's layers, output shapes, parameters and FLOPs", cmd_summary},
     {"help", "print this help", cmd_help},
 };
 

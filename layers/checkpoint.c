@@ -1,0 +1,146 @@
+/* checkpoint.c: saving and loading models and training state (see checkpoint.h). */
+#include "layers/checkpoint.h"
+#include "tensor/safetensors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int model_save(const Model *m, const char *path, int n_extra, const char *const *extra) {
+    char classes[16], in_c[16], in_hw[16];
+    snprintf(classes, sizeof classes, "%d", m->n_classes);
+    snprintf(in_c, sizeof in_c, "%d", m->in_c);
+    snprintf(in_hw, sizeof in_hw, "%d", m->in_h);
+    const char *meta[64] = {"format", "nicex", "arch", m->arch, "classes", classes, "in_channels", in_c,
+                            "in_size", in_hw};
+    int n = 5;
+    NX_CHECK(n + n_extra <= 32, "model_save: too much metadata");
+    for (int i = 0; i < n_extra; i++) meta[2 * (n + i)] = extra[2 * i], meta[2 * (n + i) + 1] = extra[2 * i + 1];
+    return safetensors_save_params(path, &m->params, n + n_extra, meta);
+}
+
+int checkpoint_meta(const char *path, const char *key, char *buf, size_t size) {
+    SafetensorsFile sf;
+    if (safetensors_open(&sf, path) != 0) return -1;
+    const char *v = safetensors_meta(&sf, key);
+    snprintf(buf, size, "%s", v ? v : "");
+    safetensors_close(&sf);
+    return 0;
+}
+
+int model_load(Model *m, const char *path, const char *arch_override, int n_classes, int in_c, int in_hw, Device d) {
+    char arch[32], classes[16], c[16], hw[16];
+    if (checkpoint_meta(path, "arch", arch, sizeof arch) != 0) return -1;
+    checkpoint_meta(path, "classes", classes, sizeof classes);
+    checkpoint_meta(path, "in_channels", c, sizeof c);
+    checkpoint_meta(path, "in_size", hw, sizeof hw);
+    if (arch_override && *arch_override) {
+        if (*arch && strcmp(arch, arch_override) != 0) {
+            nx_error_set("%s: holds a %s model, not %s", path, arch, arch_override);
+            return -1;
+        }
+        snprintf(arch, sizeof arch, "%s", arch_override);
+    }
+    if (!*arch) {
+        nx_error_set("%s: no 'arch' in the metadata (a PyTorch export?): name the model with --model", path);
+        return -1;
+    }
+    if (*classes) n_classes = atoi(classes);
+    if (*c) in_c = atoi(c);
+    if (*hw) in_hw = atoi(hw);
+    if (n_classes <= 0) {
+        /* a PyTorch export: the classes are the rows of the last layer's bias */
+        SafetensorsFile sf;
+        if (safetensors_open(&sf, path) != 0) return -1;
+        const char *last[] = {"fc2.bias", "classifier.bias", "fc.bias"};
+        for (int i = 0; i < 3 && n_classes <= 0; i++) {
+            const StTensorInfo *ti = safetensors_find(&sf, last[i]);
+            if (ti && ti->ndim == 1) n_classes = (int)ti->shape[0];
+        }
+        safetensors_close(&sf);
+        if (n_classes <= 0) {
+            nx_error_set("%s: cannot tell the number of classes", path);
+            return -1;
+        }
+    }
+    if (model_create(m, arch, n_classes, in_c, in_hw, d) != 0) return -1;
+    if (safetensors_load_params(path, &m->params, false) != 0) {
+        model_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+int train_state_save(const char *path, const Optimizer *o, const TrainState *st) {
+    ParamStore *s = o->store;
+    char epoch[24], steps[24], seed[24], offset[24];
+    snprintf(epoch, sizeof epoch, "%d", st->epoch);
+    snprintf(steps, sizeof steps, "%lld", (long long)st->steps);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)st->seed);
+    snprintf(offset, sizeof offset, "%llu", (unsigned long long)st->rng_offset);
+    const char *meta[] = {"epoch", epoch, "steps", steps, "seed", seed, "rng_offset", offset};
+    int slots = optim_state_slots(o);
+    const char *names[3] = {"param_step", "state0", "state1"};
+    const Tensor *ts[3];
+    float *counts = nx_malloc(sizeof(float) * (size_t)(s->n ? s->n : 1));
+    for (int i = 0; i < s->n; i++) counts[i] = (float)o->param_step[i];
+    ts[0] = tensor_wrap(NX_CPU, NX_F32, counts, 1, (int[]){s->n});
+    for (int k = 0; k < slots; k++) ts[1 + k] = tensor_wrap(s->device, NX_F32, params_state(s, k), 1, (int[]){(int)s->total});
+    int rc = safetensors_save(path, 1 + slots, names, ts, 4, meta);
+    free(counts);
+    return rc;
+}
+
+int train_state_load(const char *path, Optimizer *o, TrainState *st) {
+    SafetensorsFile sf;
+    if (safetensors_open(&sf, path) != 0) return -1;
+    ParamStore *s = o->store;
+    int rc = -1, slots = optim_state_slots(o);
+    const char *e = safetensors_meta(&sf, "epoch"), *n = safetensors_meta(&sf, "steps");
+    const char *seed = safetensors_meta(&sf, "seed"), *off = safetensors_meta(&sf, "rng_offset");
+    const StTensorInfo *steps = safetensors_find(&sf, "param_step");
+    if (!e || !n || !seed || !off || !steps) {
+        nx_error_set("%s: not a nicex training-state file (missing epoch, steps, seed or param_step)", path);
+        goto done;
+    }
+    if (steps->numel != s->n) {
+        nx_error_set("%s: state of %lld tensors, the model has %d", path, (long long)steps->numel, s->n);
+        goto done;
+    }
+    for (int k = 0; k < slots; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "state%d", k);
+        const StTensorInfo *ti = safetensors_find(&sf, name);
+        if (!ti || ti->numel != (int64_t)s->total || strcmp(ti->dtype, "F32") != 0) {
+            nx_error_set("%s: '%s' missing or not %zu floats (a different model or optimizer?)", path, name, s->total);
+            goto done;
+        }
+    }
+    float *counts = nx_malloc(sizeof(float) * (size_t)(s->n ? s->n : 1));
+    if (safetensors_read_raw(&sf, steps, counts) != 0) {
+        free(counts);
+        goto done;
+    }
+    for (int i = 0; i < s->n; i++) o->param_step[i] = (int64_t)counts[i];
+    free(counts);
+    float *host = nx_malloc(s->total * sizeof(float));
+    for (int k = 0; k < slots; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "state%d", k);
+        if (safetensors_read_raw(&sf, safetensors_find(&sf, name), host) != 0) {
+            free(host);
+            goto done;
+        }
+        device_memcpy(s->device, params_state(s, k), NX_CPU, host, s->total * sizeof(float));
+    }
+    free(host);
+    st->epoch = atoi(e);
+    st->steps = atoll(n);
+    o->steps = st->steps;
+    st->seed = strtoull(seed, NULL, 10);
+    st->rng_offset = strtoull(off, NULL, 10);
+    rc = 0;
+done:
+    safetensors_close(&sf);
+    return rc;
+}
