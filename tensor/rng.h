@@ -28,7 +28,7 @@ void rng_seed(uint64_t seed);   /* also resets the offset to 0 */
 uint64_t rng_get_seed(void);
 uint64_t rng_offset(void);
 void rng_set_offset(uint64_t offset);
-uint64_t rng_take(uint64_t n);  /* reserve n numbers; returns the first's offset */
+uint64_t rng_take(uint64_t n);  /* reserve n numbers (rounded up to whole Philox blocks of 4); returns the first one's offset */
 
 /* Host conveniences that draw from the global stream. */
 float rng_uniform(void);                 /* (0, 1] */
