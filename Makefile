@@ -20,7 +20,7 @@ BUILD ?= build
 CC ?= cc
 OPT ?= -O3 -march=native
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -MMD -MP -fopenmp
-CFLAGS += $(CFLAGS_BASE) $(OPT) -g
+CFLAGS += $(CFLAGS_BASE) $(OPT) -g -DNX_MODELS_DIR='"$(CURDIR)/models"'
 LDLIBS += -fopenmp -lpng -ljpeg -lz -lm -lpthread
 
 SRC_DIRS = tensor autograd kernels layers optim data nice baselines eval
@@ -67,7 +67,7 @@ $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN_LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(CHECK_LIBS) $(LDLIBS)
 
 # Debian packages: installed when run as root, else the exact apt-get line is printed.
 deps:
@@ -81,9 +81,9 @@ test: deps
 	CK_DEFAULT_TIMEOUT=120 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(TEST_BIN)
 
 sanitize: deps
-	@$(MAKE) --no-print-directory BUILD=build-san CUDA=0 OPT="-O1 -fno-omit-frame-pointer" \
-	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDLIBS="-fsanitize=address,undefined -fopenmp -lpng -ljpeg -lz -lm -lpthread" build-san/run_tests
+	@$(MAKE) --no-print-directory BUILD=build-san CUDA=0 \
+	  OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  SAN_LDFLAGS="-fsanitize=address,undefined" build-san/run_tests
 	CK_DEFAULT_TIMEOUT=600 CK_FORK=no ASAN_OPTIONS=detect_leaks=0 NX_SANITIZE=1 ./build-san/run_tests
 
 golden: deps-torch

@@ -7,7 +7,7 @@
 
 static int run(Golden *g, const char *name, int n) {
     char key[32], kdy[32], ky[32];
-    Tensor *xs[NX_TAPE_MAX_IN];
+    Tensor *xs[NX_TAPE_MAX_IN] = {0};
     for (int k = 0; k < n; k++) {
         snprintf(key, sizeof key, "x%d_%s", k, name);
         xs[k] = golden_get(g, key);

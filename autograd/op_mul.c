@@ -1,0 +1,54 @@
+/* op_mul.c: elementwise mul with numpy broadcasting.
+ *
+ * forward:  y = a * b
+ *           Shapes broadcast as numpy: right-aligned, at most 4 dims, each
+ *           dim equal on both sides or 1 on one of them (the output takes
+ *           the other). So (N,1,H,W) * (N,C,H,W) in either
+ *           order, per-channel (1,C,1,1) or (C,1,1), and scalars (a 0-dim
+ *           tensor or any one-element shape) all work; the output has the
+ *           broadcast shape. Anything else stops with the op and both shapes.
+ * backward: dy/da = b, dy/db = a, so
+ *           dL/da += sum over a's broadcast dims of dL/dy * b
+ *           dL/db += sum over b's broadcast dims of dL/dy * a
+ *           (torch's mul_tensor_backward, then sum_to the input's shape)
+ *           "sum over the broadcast dims" is the dims where that input has
+ *           size 1 (or is missing) and the output does not; the kernel sums
+ *           in double. Each input gets a gradient only if it requires one.
+ * shapes:   a (..), b (..) -> y (broadcast of a and b)
+ * PyTorch:  torch.mul(a, b) / a * b,
+ *           with autograd's sum_to for the gradients.
+ *           Kernels: kernels/binary.c (one 4-d broadcast walk with stride 0 on
+ *           broadcast dims, fast paths for equal shapes and scalars).
+ */
+#include "autograd/op.h"
+
+typedef struct {
+    int ys[4], as[4], bs[4]; /* output and input shapes padded to 4 dims */
+} MulCtx;
+
+static void mul_backward(TapeEntry *e) {
+    Tensor *a = e->in[0], *b = e->in[1], *y = e->out;
+    MulCtx *c = e->ctx;
+    float *da = a->requires_grad ? tensor_grad(a) : NULL;
+    float *db = b->requires_grad ? tensor_grad(b) : NULL;
+    DISPATCH(y->device, mul_backward, da, db, y->grad, a->data, b->data, c->ys, c->as, c->bs);
+}
+
+Tensor *nx_mul(Tensor *a, Tensor *b) {
+    OP_CHECK("mul", a->dtype == NX_F32 && b->dtype == NX_F32, "int32 input (shapes %s and %s)", tensor_shape_str(a),
+             tensor_shape_str(b));
+    op_same_device("mul", a, b);
+    MulCtx c;
+    int ny, sy[4];
+    OP_CHECK("mul", bcast_shape4(&ny, sy, c.ys, c.as, c.bs, a->ndim, a->shape, b->ndim, b->shape),
+             "shapes %s and %s do not broadcast", tensor_shape_str(a), tensor_shape_str(b));
+    Tensor *y = tensor_new(a->device, NX_F32, ny, sy);
+    DISPATCH(a->device, mul_forward, y->data, a->data, b->data, c.ys, c.as, c.bs);
+    Tensor *in[2] = {a, b};
+    if (tape_wants(in, 2)) {
+        MulCtx *ctx = OP_CTX(MulCtx);
+        *ctx = c;
+        tape_record(OP_mul, y, in, 2, ctx, mul_backward);
+    }
+    return y;
+}

@@ -1,0 +1,224 @@
+/* binary.c: CPU loops of the broadcasting binary ops add, sub, mul, div
+ * (math and PyTorch semantics in autograd/op_<name>.c; the broadcasting
+ * scheme in kernels/elementwise.h).
+ *
+ * One generic forward and one generic backward walk serve the four ops; the
+ * op's arithmetic is a switch on a compile-time constant (bin_apply,
+ * bin_grad_a, bin_grad_b), folded away when the walk is inlined into each
+ * public kernel.
+ *
+ * Forward: y[i0, i1, i2, i3] = op(a[i . sa], b[i . sb]), where sa[d] is a's
+ * contiguous stride on dims a has and 0 on dims where a has size 1.
+ * Backward, for an input t (a or b): every element j of t collects the sum
+ * of its gradient terms over the box of y elements that read it: coordinate
+ * d of the box is fixed to j's when t has that dim, and runs over all of
+ * ys[d] when t was broadcast along it. Each element of t is written by one
+ * thread only, so the loop parallelises without atomics.
+ */
+#include "kernels/kernels.h"
+
+#define PAR_N 65536 /* below this much work a loop runs on one thread */
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+typedef enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV } BinOp;
+
+bool bcast_shape4(int *ny, int sy[4], int ys[4], int as[4], int bs[4], int na, const int *sa, int nb, const int *sb) {
+    if (na < 0 || na > 4 || nb < 0 || nb > 4) return false;
+    *ny = na > nb ? na : nb;
+    for (int d = 0; d < 4; d++) { /* d counts dims of the padded 4-d shapes */
+        int k = d - (4 - *ny);    /* index in the output's own shape, < 0 for padding */
+        int ka = d - (4 - na), kb = d - (4 - nb);
+        as[d] = ka >= 0 ? sa[ka] : 1;
+        bs[d] = kb >= 0 ? sb[kb] : 1;
+        if (as[d] == bs[d] || bs[d] == 1) ys[d] = as[d];
+        else if (as[d] == 1) ys[d] = bs[d];
+        else return false;
+        if (k >= 0) sy[k] = ys[d];
+    }
+    return true;
+}
+
+/* Contiguous strides of shape s, with 0 on the dims where s is 1. */
+static inline void bcast_strides(int64_t st[4], const int s[4]) {
+    int64_t acc = 1;
+    for (int d = 3; d >= 0; d--) {
+        st[d] = s[d] == 1 ? 0 : acc;
+        acc *= s[d];
+    }
+}
+
+static inline int64_t numel4(const int s[4]) { return (int64_t)s[0] * s[1] * s[2] * s[3]; }
+
+static inline bool same4(const int s[4], const int t[4]) {
+    return s[0] == t[0] && s[1] == t[1] && s[2] == t[2] && s[3] == t[3];
+}
+
+ALWAYS_INLINE float bin_apply(BinOp op, float a, float b) {
+    switch (op) {
+    case BIN_ADD: return a + b;
+    case BIN_SUB: return a - b;
+    case BIN_MUL: return a * b;
+    default: return a / b;
+    }
+}
+
+/* The term of dL/da contributed by one output element (g = dL/dy there).
+ * a and b are pointers (NULL for add and sub, which need neither). */
+ALWAYS_INLINE float bin_grad_a(BinOp op, float g, const float *a, int64_t ia, const float *b, int64_t ib) {
+    (void)a, (void)ia;
+    switch (op) {
+    case BIN_ADD:
+    case BIN_SUB: return g;
+    case BIN_MUL: return g * b[ib];
+    default: return g / b[ib];
+    }
+}
+
+ALWAYS_INLINE float bin_grad_b(BinOp op, float g, const float *a, int64_t ia, const float *b, int64_t ib) {
+    switch (op) {
+    case BIN_ADD: return g;
+    case BIN_SUB: return -g;
+    case BIN_MUL: return g * a[ia];
+    default: return -g * ((a[ia] / b[ib]) / b[ib]); /* torch's div_tensor_other_backward */
+    }
+}
+
+ALWAYS_INLINE void bin_forward(BinOp op, float *y, const float *a, const float *b, const int ys[4], const int as[4],
+                               const int bs[4]) {
+    int64_t n = numel4(ys);
+    if (same4(as, bs)) { /* fast path: equal shapes */
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+        for (int64_t i = 0; i < n; i++) y[i] = bin_apply(op, a[i], b[i]);
+        return;
+    }
+    if (numel4(bs) == 1 && same4(as, ys)) { /* fast path: b is a scalar */
+        float s = b[0];
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+        for (int64_t i = 0; i < n; i++) y[i] = bin_apply(op, a[i], s);
+        return;
+    }
+    if (numel4(as) == 1 && same4(bs, ys)) { /* fast path: a is a scalar */
+        float s = a[0];
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+        for (int64_t i = 0; i < n; i++) y[i] = bin_apply(op, s, b[i]);
+        return;
+    }
+    int64_t sa[4], sb[4]; /* general case: the 4-d walk, stride 0 on broadcast dims */
+    bcast_strides(sa, as);
+    bcast_strides(sb, bs);
+#pragma omp parallel for collapse(3) if (n > PAR_N) schedule(static)
+    for (int i0 = 0; i0 < ys[0]; i0++)
+        for (int i1 = 0; i1 < ys[1]; i1++)
+            for (int i2 = 0; i2 < ys[2]; i2++) {
+                int64_t row = (((int64_t)i0 * ys[1] + i1) * ys[2] + i2) * ys[3];
+                const float *ar = a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
+                const float *br = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
+                for (int i3 = 0; i3 < ys[3]; i3++) y[row + i3] = bin_apply(op, ar[i3 * sa[3]], br[i3 * sb[3]]);
+            }
+}
+
+/* dt += reduction of the gradient terms of input t (which_b: t is b, else a)
+ * over the dims t was broadcast along. */
+ALWAYS_INLINE void bin_backward_one(BinOp op, bool which_b, float *dt, const float *dy, const float *a,
+                                    const float *b, const int ys[4], const int as[4], const int bs[4]) {
+    const int *ts = which_b ? bs : as;
+    int64_t n = numel4(ys), nt = numel4(ts);
+    if (same4(as, bs)) { /* fast path: equal shapes, no reduction */
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+        for (int64_t i = 0; i < n; i++)
+            dt[i] += which_b ? bin_grad_b(op, dy[i], a, i, b, i) : bin_grad_a(op, dy[i], a, i, b, i);
+        return;
+    }
+    int64_t sa[4], sb[4], sy[4] = {(int64_t)ys[1] * ys[2] * ys[3], (int64_t)ys[2] * ys[3], ys[3], 1};
+    bcast_strides(sa, as);
+    bcast_strides(sb, bs);
+    if (nt == n) { /* t has y's shape (only the other input was broadcast): no reduction */
+#pragma omp parallel for collapse(3) if (n > PAR_N) schedule(static)
+        for (int i0 = 0; i0 < ys[0]; i0++)
+            for (int i1 = 0; i1 < ys[1]; i1++)
+                for (int i2 = 0; i2 < ys[2]; i2++) {
+                    int64_t ia = i0 * sa[0] + i1 * sa[1] + i2 * sa[2], ib = i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
+                    int64_t iy = i0 * sy[0] + i1 * sy[1] + i2 * sy[2];
+                    for (int i3 = 0; i3 < ys[3]; i3++)
+                        dt[iy + i3] += which_b ? bin_grad_b(op, dy[iy + i3], a, ia + i3 * sa[3], b, ib + i3 * sb[3])
+                                               : bin_grad_a(op, dy[iy + i3], a, ia + i3 * sa[3], b, ib + i3 * sb[3]);
+                }
+        return;
+    }
+    if (nt == 1) { /* fast path: t is a scalar, the sum runs over all of y */
+        double acc = 0;
+#pragma omp parallel for collapse(3) reduction(+ : acc) if (n > PAR_N) schedule(static)
+        for (int i0 = 0; i0 < ys[0]; i0++)
+            for (int i1 = 0; i1 < ys[1]; i1++)
+                for (int i2 = 0; i2 < ys[2]; i2++) {
+                    int64_t ia = i0 * sa[0] + i1 * sa[1] + i2 * sa[2], ib = i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
+                    int64_t iy = i0 * sy[0] + i1 * sy[1] + i2 * sy[2];
+                    for (int i3 = 0; i3 < ys[3]; i3++)
+                        acc += which_b ? bin_grad_b(op, dy[iy + i3], a, ia + i3 * sa[3], b, ib + i3 * sb[3])
+                                       : bin_grad_a(op, dy[iy + i3], a, ia + i3 * sa[3], b, ib + i3 * sb[3]);
+                }
+        dt[0] += (float)acc;
+        return;
+    }
+    /* General case: one box walk per element j of t. */
+#pragma omp parallel for if (n > PAR_N) schedule(static)
+    for (int64_t j = 0; j < nt; j++) {
+        int lo[4], hi[4];
+        int64_t r = j;
+        for (int d = 3; d >= 0; d--) { /* j's coordinates; a broadcast dim spans all of ys[d] */
+            int c = (int)(r % ts[d]);
+            r /= ts[d];
+            lo[d] = ts[d] == 1 ? 0 : c;
+            hi[d] = ts[d] == 1 ? ys[d] : c + 1;
+        }
+        double acc = 0;
+        for (int i0 = lo[0]; i0 < hi[0]; i0++)
+            for (int i1 = lo[1]; i1 < hi[1]; i1++)
+                for (int i2 = lo[2]; i2 < hi[2]; i2++) {
+                    int64_t ia = i0 * sa[0] + i1 * sa[1] + i2 * sa[2], ib = i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
+                    int64_t iy = i0 * sy[0] + i1 * sy[1] + i2 * sy[2];
+                    for (int i3 = lo[3]; i3 < hi[3]; i3++)
+                        acc += which_b ? bin_grad_b(op, dy[iy + i3], a, ia + i3 * sa[3], b, ib + i3 * sb[3])
+                                       : bin_grad_a(op, dy[iy + i3], a, ia + i3 * sa[3], b, ib + i3 * sb[3]);
+                }
+        dt[j] += (float)acc;
+    }
+}
+
+ALWAYS_INLINE void bin_backward(BinOp op, float *da, float *db, const float *dy, const float *a, const float *b,
+                                const int ys[4], const int as[4], const int bs[4]) {
+    if (da) bin_backward_one(op, false, da, dy, a, b, ys, as, bs);
+    if (db) bin_backward_one(op, true, db, dy, a, b, ys, as, bs);
+}
+
+/* ---- the public kernels --------------------------------------------------- */
+
+void add_forward_cpu(float *y, const float *a, const float *b, const int ys[4], const int as[4], const int bs[4]) {
+    bin_forward(BIN_ADD, y, a, b, ys, as, bs);
+}
+void add_backward_cpu(float *da, float *db, const float *dy, const int ys[4], const int as[4], const int bs[4]) {
+    bin_backward(BIN_ADD, da, db, dy, NULL, NULL, ys, as, bs);
+}
+
+void sub_forward_cpu(float *y, const float *a, const float *b, const int ys[4], const int as[4], const int bs[4]) {
+    bin_forward(BIN_SUB, y, a, b, ys, as, bs);
+}
+void sub_backward_cpu(float *da, float *db, const float *dy, const int ys[4], const int as[4], const int bs[4]) {
+    bin_backward(BIN_SUB, da, db, dy, NULL, NULL, ys, as, bs);
+}
+
+void mul_forward_cpu(float *y, const float *a, const float *b, const int ys[4], const int as[4], const int bs[4]) {
+    bin_forward(BIN_MUL, y, a, b, ys, as, bs);
+}
+void mul_backward_cpu(float *da, float *db, const float *dy, const float *a, const float *b, const int ys[4],
+                      const int as[4], const int bs[4]) {
+    bin_backward(BIN_MUL, da, db, dy, a, b, ys, as, bs);
+}
+
+void div_forward_cpu(float *y, const float *a, const float *b, const int ys[4], const int as[4], const int bs[4]) {
+    bin_forward(BIN_DIV, y, a, b, ys, as, bs);
+}
+void div_backward_cpu(float *da, float *db, const float *dy, const float *a, const float *b, const int ys[4],
+                      const int as[4], const int bs[4]) {
+    bin_backward(BIN_DIV, da, db, dy, a, b, ys, as, bs);
+}

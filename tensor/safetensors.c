@@ -1,0 +1,833 @@
+/* safetensors.c: safetensors checkpoints (format in safetensors.h).
+ *
+ * Reading: the 8-byte header length, the header (at most 100 MB, as the
+ * reference implementation allows), a strict JSON parse into StTensorInfo
+ * records, then validation: known dtypes, end - begin = numel * element
+ * size, the tensors tile the data section with no hole or overlap (as the
+ * reference implementation requires), and the file holds exactly
+ * 8 + header + data bytes. Loading into a ParamStore checks every name,
+ * shape and dtype before any data is read.
+ *
+ * Writing: header built in memory, padded with spaces to a multiple of 8,
+ * then the data of each tensor in order, through an AtomicFile.
+ */
+#include "tensor/safetensors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "safetensors.c assumes a little-endian host"
+#endif
+
+#define ST_MAX_HEADER (100u << 20)
+
+static char *str_dup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = nx_malloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+/* ---- dtypes ------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    int size;
+} DTYPES[] = {{"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"I16", 2}, {"U16", 2}, {"F16", 2},
+              {"BF16", 2}, {"I32", 4}, {"U32", 4}, {"F32", 4},     {"F64", 8},     {"I64", 8}, {"U64", 8}};
+
+static int dtype_size(const char *name) {
+    for (size_t i = 0; i < sizeof DTYPES / sizeof DTYPES[0]; i++)
+        if (strcmp(DTYPES[i].name, name) == 0) return DTYPES[i].size;
+    return 0;
+}
+
+/* ---- a small strict JSON parser for the header -------------------------- */
+
+typedef struct {
+    const char *path;
+    const char *s; /* the header */
+    size_t n, pos;
+    bool failed;
+} Json;
+
+static int json_fail(Json *j, const char *what) {
+    if (!j->failed) nx_error_set("%s: bad header JSON at byte %zu of the header: %s", j->path, j->pos, what);
+    j->failed = true;
+    return -1;
+}
+
+static void json_ws(Json *j) {
+    while (j->pos < j->n && (j->s[j->pos] == ' ' || j->s[j->pos] == '\t' || j->s[j->pos] == '\n' ||
+                             j->s[j->pos] == '\r'))
+        j->pos++;
+}
+
+static int json_expect(Json *j, char c, const char *what) {
+    json_ws(j);
+    if (j->pos >= j->n || j->s[j->pos] != c) return json_fail(j, what);
+    j->pos++;
+    return 0;
+}
+
+static int json_peek(Json *j) {
+    json_ws(j);
+    return j->pos < j->n ? (unsigned char)j->s[j->pos] : -1;
+}
+
+static int hex4(const char *p, uint32_t *v) {
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0) return -1;
+        *v = *v << 4 | (uint32_t)d;
+    }
+    return 0;
+}
+
+static size_t utf8_put(char *o, uint32_t cp) {
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | cp >> 6);
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | cp >> 12);
+        o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | cp >> 18);
+    o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* A JSON string -> malloc'd UTF-8 (escapes decoded). */
+static char *json_string(Json *j) {
+    if (json_expect(j, '"', "expected a string") != 0) return NULL;
+    size_t start = j->pos;
+    /* the decoded string is never longer than the source text */
+    size_t end = start;
+    while (end < j->n && j->s[end] != '"') end += j->s[end] == '\\' ? 2 : 1;
+    if (end >= j->n) {
+        json_fail(j, "unterminated string");
+        return NULL;
+    }
+    char *out = nx_malloc(end - start + 1), *o = out;
+    while (j->pos < j->n && j->s[j->pos] != '"') {
+        unsigned char c = (unsigned char)j->s[j->pos];
+        if (c < 0x20) {
+            json_fail(j, "control character in a string");
+            free(out);
+            return NULL;
+        }
+        if (c != '\\') {
+            *o++ = (char)c;
+            j->pos++;
+            continue;
+        }
+        if (j->pos + 1 >= j->n) break;
+        char e = j->s[j->pos + 1];
+        j->pos += 2;
+        switch (e) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '/': *o++ = '/'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u': {
+            uint32_t cp, lo;
+            if (j->pos + 4 > j->n || hex4(j->s + j->pos, &cp) != 0) goto bad_escape;
+            j->pos += 4;
+            if (cp >= 0xD800 && cp < 0xDC00) { /* surrogate pair */
+                if (j->pos + 6 > j->n || j->s[j->pos] != '\\' || j->s[j->pos + 1] != 'u' ||
+                    hex4(j->s + j->pos + 2, &lo) != 0 || lo < 0xDC00 || lo >= 0xE000)
+                    goto bad_escape;
+                j->pos += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            } else if (cp >= 0xDC00 && cp < 0xE000) {
+                goto bad_escape;
+            }
+            if (cp == 0) goto bad_escape; /* names are C strings */
+            o += utf8_put(o, cp);
+            break;
+        }
+        default:
+        bad_escape:
+            json_fail(j, "bad escape in a string");
+            free(out);
+            return NULL;
+        }
+    }
+    if (j->pos >= j->n) {
+        json_fail(j, "unterminated string");
+        free(out);
+        return NULL;
+    }
+    j->pos++; /* closing quote */
+    *o = 0;
+    return out;
+}
+
+/* A non-negative integer without sign, fraction or exponent. */
+static int json_uint(Json *j, uint64_t *v) {
+    json_ws(j);
+    size_t p = j->pos;
+    if (p >= j->n || j->s[p] < '0' || j->s[p] > '9') return json_fail(j, "expected a non-negative integer");
+    if (j->s[p] == '0' && p + 1 < j->n && j->s[p + 1] >= '0' && j->s[p + 1] <= '9')
+        return json_fail(j, "number with a leading zero");
+    uint64_t x = 0;
+    while (p < j->n && j->s[p] >= '0' && j->s[p] <= '9') {
+        uint64_t d = (uint64_t)(j->s[p] - '0');
+        if (x > (UINT64_MAX - d) / 10) return json_fail(j, "integer too large");
+        x = x * 10 + d;
+        p++;
+    }
+    if (p < j->n && (j->s[p] == '.' || j->s[p] == 'e' || j->s[p] == 'E')) {
+        j->pos = p;
+        return json_fail(j, "expected an integer, found a fraction or exponent");
+    }
+    j->pos = p;
+    *v = x;
+    return 0;
+}
+
+/* [u, u, ...] with at most max entries. */
+static int json_uint_array(Json *j, uint64_t *out, int max, int *count) {
+    if (json_expect(j, '[', "expected '['") != 0) return -1;
+    *count = 0;
+    if (json_peek(j) == ']') {
+        j->pos++;
+        return 0;
+    }
+    for (;;) {
+        if (*count >= max) return json_fail(j, "too many entries in an array");
+        if (json_uint(j, &out[(*count)++]) != 0) return -1;
+        int c = json_peek(j);
+        if (c == ',') {
+            j->pos++;
+            continue;
+        }
+        if (c == ']') {
+            j->pos++;
+            return 0;
+        }
+        return json_fail(j, "expected ',' or ']' in an array");
+    }
+}
+
+static void sf_reset(SafetensorsFile *sf) { memset(sf, 0, sizeof *sf); }
+
+void safetensors_close(SafetensorsFile *sf) {
+    if (sf->f) fclose(sf->f);
+    for (int i = 0; i < sf->n; i++) free(sf->t[i].name);
+    for (int i = 0; i < sf->n_meta; i++) {
+        free(sf->meta_key[i]);
+        free(sf->meta_val[i]);
+    }
+    free(sf->t);
+    free(sf->meta_key);
+    free(sf->meta_val);
+    free(sf->path);
+    sf_reset(sf);
+}
+
+static int parse_metadata(Json *j, SafetensorsFile *sf) {
+    if (json_expect(j, '{', "expected '{' after \"__metadata__\"") != 0) return -1;
+    if (json_peek(j) == '}') {
+        j->pos++;
+        return 0;
+    }
+    for (;;) {
+        char *k = json_string(j);
+        if (!k) return -1;
+        if (json_expect(j, ':', "expected ':' after a key") != 0) {
+            free(k);
+            return -1;
+        }
+        if (json_peek(j) != '"') {
+            free(k);
+            return json_fail(j, "__metadata__ values must be strings");
+        }
+        char *v = json_string(j);
+        if (!v) {
+            free(k);
+            return -1;
+        }
+        sf->meta_key = nx_realloc(sf->meta_key, (size_t)(sf->n_meta + 1) * sizeof(char *));
+        sf->meta_val = nx_realloc(sf->meta_val, (size_t)(sf->n_meta + 1) * sizeof(char *));
+        sf->meta_key[sf->n_meta] = k;
+        sf->meta_val[sf->n_meta] = v;
+        sf->n_meta++;
+        int c = json_peek(j);
+        if (c == ',') {
+            j->pos++;
+            continue;
+        }
+        if (c == '}') {
+            j->pos++;
+            return 0;
+        }
+        return json_fail(j, "expected ',' or '}' in __metadata__");
+    }
+}
+
+static int parse_tensor(Json *j, StTensorInfo *ti) {
+    if (json_expect(j, '{', "expected '{' for a tensor entry") != 0) return -1;
+    bool have_dtype = false, have_shape = false, have_offsets = false;
+    for (;;) {
+        size_t key_pos = j->pos;
+        char *k = json_string(j);
+        if (!k) return -1;
+        if (json_expect(j, ':', "expected ':' after a key") != 0) {
+            free(k);
+            return -1;
+        }
+        int rc = 0;
+        if (strcmp(k, "dtype") == 0 && !have_dtype) {
+            char *d = json_string(j);
+            if (!d) rc = -1;
+            else if (!(ti->elem_size = dtype_size(d))) {
+                char msg[96];
+                snprintf(msg, sizeof msg, "unknown dtype \"%.40s\" of '%.20s'", d, ti->name);
+                rc = json_fail(j, msg);
+            } else {
+                snprintf(ti->dtype, sizeof ti->dtype, "%s", d);
+            }
+            free(d);
+            have_dtype = true;
+        } else if (strcmp(k, "shape") == 0 && !have_shape) {
+            uint64_t dims[ST_MAX_DIMS];
+            rc = json_uint_array(j, dims, ST_MAX_DIMS, &ti->ndim);
+            for (int i = 0; rc == 0 && i < ti->ndim; i++) {
+                if (dims[i] > INT32_MAX) rc = json_fail(j, "dimension too large");
+                ti->shape[i] = (int64_t)dims[i];
+            }
+            have_shape = true;
+        } else if (strcmp(k, "data_offsets") == 0 && !have_offsets) {
+            uint64_t off[2];
+            int cnt = 0;
+            rc = json_uint_array(j, off, 2, &cnt);
+            if (rc == 0 && cnt != 2) rc = json_fail(j, "data_offsets needs two integers");
+            ti->begin = off[0];
+            ti->end = off[1];
+            have_offsets = true;
+        } else {
+            j->pos = key_pos;
+            char msg[96];
+            snprintf(msg, sizeof msg, "unexpected or repeated key \"%.40s\" in a tensor entry", k);
+            rc = json_fail(j, msg);
+        }
+        free(k);
+        if (rc != 0) return -1;
+        int c = json_peek(j);
+        if (c == ',') {
+            j->pos++;
+            continue;
+        }
+        if (c == '}') {
+            j->pos++;
+            break;
+        }
+        return json_fail(j, "expected ',' or '}' in a tensor entry");
+    }
+    if (!have_dtype || !have_shape || !have_offsets)
+        return json_fail(j, "tensor entry lacks dtype, shape or data_offsets");
+    return 0;
+}
+
+static int parse_header(Json *j, SafetensorsFile *sf) {
+    if (json_expect(j, '{', "expected '{' at the start") != 0) return -1;
+    bool first = true;
+    int cap = 0;
+    for (;;) {
+        int c = json_peek(j);
+        if (first && c == '}') {
+            j->pos++;
+            break;
+        }
+        size_t key_pos = j->pos;
+        char *k = json_string(j);
+        if (!k) return -1;
+        if (json_expect(j, ':', "expected ':' after a key") != 0) {
+            free(k);
+            return -1;
+        }
+        if (strcmp(k, "__metadata__") == 0) {
+            free(k);
+            if (sf->n_meta > 0) return json_fail(j, "__metadata__ given twice");
+            if (parse_metadata(j, sf) != 0) return -1;
+        } else {
+            for (int i = 0; i < sf->n; i++)
+                if (strcmp(sf->t[i].name, k) == 0) {
+                    j->pos = key_pos;
+                    free(k);
+                    return json_fail(j, "a tensor name appears twice");
+                }
+            if (sf->n == cap) {
+                cap = cap ? 2 * cap : 64;
+                sf->t = nx_realloc(sf->t, (size_t)cap * sizeof *sf->t);
+            }
+            StTensorInfo *ti = &sf->t[sf->n++];
+            memset(ti, 0, sizeof *ti);
+            ti->name = k;
+            if (parse_tensor(j, ti) != 0) return -1;
+        }
+        first = false;
+        c = json_peek(j);
+        if (c == ',') {
+            j->pos++;
+            continue;
+        }
+        if (c == '}') {
+            j->pos++;
+            break;
+        }
+        return json_fail(j, "expected ',' or '}' after an entry");
+    }
+    json_ws(j);
+    if (j->pos != j->n) return json_fail(j, "data after the closing '}'");
+    return 0;
+}
+
+static int cmp_begin(const void *a, const void *b) {
+    const StTensorInfo *x = *(StTensorInfo *const *)a, *y = *(StTensorInfo *const *)b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : x->end < y->end ? -1 : x->end > y->end;
+}
+
+static int validate(SafetensorsFile *sf) {
+    for (int i = 0; i < sf->n; i++) {
+        StTensorInfo *ti = &sf->t[i];
+        int64_t numel = 1;
+        for (int d = 0; d < ti->ndim; d++) {
+            if (ti->shape[d] != 0 && numel > INT64_MAX / 8 / ti->shape[d]) {
+                nx_error_set("%s: '%s': shape too large", sf->path, ti->name);
+                return -1;
+            }
+            numel *= ti->shape[d];
+        }
+        ti->numel = numel;
+        if (ti->end < ti->begin || ti->end - ti->begin != (uint64_t)numel * (uint64_t)ti->elem_size) {
+            nx_error_set("%s: '%s': data_offsets [%llu, %llu] do not hold %lld %s elements (%lld bytes)", sf->path,
+                         ti->name, (unsigned long long)ti->begin, (unsigned long long)ti->end, (long long)numel,
+                         ti->dtype, (long long)(numel * ti->elem_size));
+            return -1;
+        }
+    }
+    /* the tensors tile [0, data_len) */
+    StTensorInfo **by = nx_malloc((size_t)(sf->n ? sf->n : 1) * sizeof *by);
+    for (int i = 0; i < sf->n; i++) by[i] = &sf->t[i];
+    qsort(by, (size_t)sf->n, sizeof *by, cmp_begin);
+    uint64_t at = 0;
+    for (int i = 0; i < sf->n; i++) {
+        if (by[i]->begin != at) {
+            nx_error_set("%s: '%s': data_offsets start at %llu, expected %llu (%s)", sf->path, by[i]->name,
+                         (unsigned long long)by[i]->begin, (unsigned long long)at,
+                         by[i]->begin < at ? "overlaps the previous tensor" : "a hole before it");
+            free(by);
+            return -1;
+        }
+        at = by[i]->end;
+    }
+    free(by);
+    uint64_t want = sf->data_start + at;
+    if (sf->file_size < want) {
+        nx_error_set("%s: truncated: header says 8 + %llu + %llu bytes, file has %llu", sf->path,
+                     (unsigned long long)sf->header_len, (unsigned long long)at, (unsigned long long)sf->file_size);
+        return -1;
+    }
+    if (sf->file_size > want) {
+        nx_error_set("%s: %llu bytes after the last tensor's data (header says 8 + %llu + %llu bytes)", sf->path,
+                     (unsigned long long)(sf->file_size - want), (unsigned long long)sf->header_len,
+                     (unsigned long long)at);
+        return -1;
+    }
+    return 0;
+}
+
+int safetensors_open(SafetensorsFile *sf, const char *path) {
+    sf_reset(sf);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        nx_error_set("%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    sf->f = f;
+    sf->path = str_dup(path);
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        nx_error_set("%s: not a regular file", path);
+        goto fail;
+    }
+    sf->file_size = (uint64_t)st.st_size;
+    uint8_t len8[8];
+    if (sf->file_size < 8 || fread(len8, 1, 8, f) != 8) {
+        nx_error_set("%s: truncated: %llu bytes, too short for the 8-byte header length", path,
+                     (unsigned long long)sf->file_size);
+        goto fail;
+    }
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | len8[i];
+    sf->header_len = n;
+    sf->data_start = 8 + n;
+    if (n > ST_MAX_HEADER) {
+        nx_error_set("%s: header length %llu is over the 100 MB limit: not a safetensors file?", path,
+                     (unsigned long long)n);
+        goto fail;
+    }
+    if (n < 2) {
+        nx_error_set("%s: bad header: length %llu", path, (unsigned long long)n);
+        goto fail;
+    }
+    if (n > sf->file_size - 8) {
+        nx_error_set("%s: truncated: header length is %llu bytes, file has only %llu after the length", path,
+                     (unsigned long long)n, (unsigned long long)(sf->file_size - 8));
+        goto fail;
+    }
+    char *hdr = nx_malloc(n);
+    if (fread(hdr, 1, n, f) != n) {
+        nx_error_set("%s: read error in the header: %s", path, strerror(errno));
+        free(hdr);
+        goto fail;
+    }
+    Json j = {.path = path, .s = hdr, .n = n};
+    int rc = parse_header(&j, sf);
+    free(hdr);
+    if (rc != 0 || validate(sf) != 0) goto fail;
+    return 0;
+fail:
+    safetensors_close(sf);
+    return -1;
+}
+
+const StTensorInfo *safetensors_find(const SafetensorsFile *sf, const char *name) {
+    for (int i = 0; i < sf->n; i++)
+        if (strcmp(sf->t[i].name, name) == 0) return &sf->t[i];
+    return NULL;
+}
+
+const char *safetensors_meta(const SafetensorsFile *sf, const char *key) {
+    for (int i = 0; i < sf->n_meta; i++)
+        if (strcmp(sf->meta_key[i], key) == 0) return sf->meta_val[i];
+    return NULL;
+}
+
+int safetensors_read_raw(SafetensorsFile *sf, const StTensorInfo *ti, void *dst) {
+    size_t bytes = (size_t)(ti->end - ti->begin);
+    if (fseeko(sf->f, (off_t)(sf->data_start + ti->begin), SEEK_SET) != 0 || fread(dst, 1, bytes, sf->f) != bytes) {
+        nx_error_set("%s: '%s': read error: %s", sf->path, ti->name,
+                     feof(sf->f) ? "unexpected end of file" : strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- loading into a parameter store ------------------------------------- */
+
+static const char *shape_str64(int ndim, const int64_t *shape, char *buf, size_t cap) {
+    size_t o = (size_t)snprintf(buf, cap, "(");
+    for (int i = 0; i < ndim && o < cap; i++)
+        o += (size_t)snprintf(buf + o, cap - o, i ? ", %lld" : "%lld", (long long)shape[i]);
+    if (o < cap) snprintf(buf + o, cap - o, ")");
+    return buf;
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int check_entry(const SafetensorsFile *sf, const Tensor *t, const StTensorInfo *ti) {
+    bool is_int = strcmp(ti->dtype, "I64") == 0 || strcmp(ti->dtype, "I32") == 0;
+    if (!(strcmp(ti->dtype, "F32") == 0 || is_int) || (t->dtype == NX_I32 && !is_int)) {
+        nx_error_set("%s: '%s': unsupported dtype %s (nicex reads F32, and I64/I32 for integer buffers)", sf->path,
+                     ti->name, ti->dtype);
+        return -1;
+    }
+    bool same = ti->ndim == t->ndim;
+    for (int d = 0; same && d < t->ndim; d++) same = ti->shape[d] == t->shape[d];
+    if (!same) {
+        int64_t want[NX_MAX_DIMS];
+        for (int d = 0; d < t->ndim; d++) want[d] = t->shape[d];
+        char a[128], b[160];
+        nx_error_set("%s: '%s': shape mismatch: expected %s, found %s", sf->path, ti->name,
+                     shape_str64(t->ndim, want, a, sizeof a), shape_str64(ti->ndim, ti->shape, b, sizeof b));
+        return -1;
+    }
+    return 0;
+}
+
+int safetensors_load_params(const char *path, ParamStore *s, bool ignore_extra) {
+    NX_CHECK(s->finalized, "safetensors_load_params: the store is not finalized");
+    SafetensorsFile sf;
+    if (safetensors_open(&sf, path) != 0) return -1;
+    const StTensorInfo **match = nx_calloc((size_t)(s->n ? s->n : 1), sizeof *match);
+    int rc = -1;
+    for (int i = 0; i < s->n; i++) {
+        match[i] = safetensors_find(&sf, s->t[i]->name);
+        if (!match[i]) {
+            nx_error_set("%s: key '%s' is missing from the file (it has %d tensors)", path, s->t[i]->name, sf.n);
+            goto done;
+        }
+        if (check_entry(&sf, s->t[i], match[i]) != 0) goto done;
+    }
+    if (!ignore_extra) {
+        int extra = 0;
+        const char *first = NULL;
+        for (int i = 0; i < sf.n; i++) {
+            if (ends_with(sf.t[i].name, "num_batches_tracked") || params_find(s, sf.t[i].name)) continue;
+            if (!first) first = sf.t[i].name;
+            extra++;
+        }
+        if (extra) {
+            nx_error_set("%s: key '%s' of the file is not in the model (%d such keys; ignore_extra skips them)", path,
+                         first, extra);
+            goto done;
+        }
+    }
+    size_t max_bytes = 0;
+    for (int i = 0; i < s->n; i++) {
+        size_t b = (size_t)(match[i]->end - match[i]->begin);
+        if (b > max_bytes) max_bytes = b;
+    }
+    void *raw = nx_malloc(max_bytes);
+    void *conv = NULL;
+    for (int i = 0; i < s->n; i++) {
+        Tensor *t = s->t[i];
+        const StTensorInfo *ti = match[i];
+        if (safetensors_read_raw(&sf, ti, raw) != 0) {
+            free(raw);
+            free(conv);
+            goto done;
+        }
+        const void *src = raw;
+        if (strcmp(ti->dtype, "F32") != 0 || t->dtype != NX_F32) { /* integer buffer -> t's dtype */
+            if (!conv) conv = nx_malloc(max_bytes ? max_bytes : 4);
+            bool i64 = strcmp(ti->dtype, "I64") == 0;
+            for (int64_t k = 0; k < ti->numel; k++) {
+                int64_t v = i64 ? ((const int64_t *)raw)[k] : ((const int32_t *)raw)[k];
+                if (t->dtype == NX_F32) ((float *)conv)[k] = (float)v;
+                else ((int32_t *)conv)[k] = (int32_t)v;
+            }
+            src = conv;
+        }
+        device_memcpy(t->device, t->data, NX_CPU, src, (size_t)t->numel * 4);
+    }
+    free(raw);
+    free(conv);
+    rc = 0;
+done:
+    free(match);
+    safetensors_close(&sf);
+    return rc;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+typedef struct {
+    char *s;
+    size_t n, cap;
+} Buf;
+
+static void buf_put(Buf *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2;
+        b->s = nx_realloc(b->s, b->cap);
+    }
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = 0;
+}
+
+static void buf_str(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
+
+static void buf_json_string(Buf *b, const char *s) {
+    buf_put(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            buf_put(b, esc, 2);
+        } else if (*p < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            buf_put(b, esc, 6);
+        } else {
+            buf_put(b, (const char *)p, 1);
+        }
+    }
+    buf_put(b, "\"", 1);
+}
+
+int safetensors_save(const char *path, int n, const char *const *names, const Tensor *const *tensors, int n_meta,
+                     const char *const *meta) {
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < i; k++)
+            if (strcmp(names[i], names[k]) == 0) {
+                nx_error_set("%s: tensor name '%s' given twice", path, names[i]);
+                return -1;
+            }
+    Buf h = {0};
+    char num[64];
+    buf_str(&h, "{");
+    if (n_meta > 0) {
+        buf_str(&h, "\"__metadata__\":{");
+        for (int m = 0; m < n_meta; m++) {
+            if (m) buf_str(&h, ",");
+            buf_json_string(&h, meta[2 * m]);
+            buf_str(&h, ":");
+            buf_json_string(&h, meta[2 * m + 1]);
+        }
+        buf_str(&h, "}");
+    }
+    uint64_t offset = 0;
+    for (int i = 0; i < n; i++) {
+        const Tensor *t = tensors[i];
+        if (n_meta > 0 || i > 0) buf_str(&h, ",");
+        buf_json_string(&h, names[i]);
+        buf_str(&h, t->dtype == NX_I32 ? ":{\"dtype\":\"I32\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
+        for (int d = 0; d < t->ndim; d++) {
+            snprintf(num, sizeof num, d ? ",%d" : "%d", t->shape[d]);
+            buf_str(&h, num);
+        }
+        uint64_t bytes = (uint64_t)t->numel * 4;
+        snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)offset,
+                 (unsigned long long)(offset + bytes));
+        buf_str(&h, num);
+        offset += bytes;
+    }
+    buf_str(&h, "}");
+    while (h.n % 8) buf_str(&h, " ");
+
+    AtomicFile af;
+    if (atomic_file_open(&af, path) != 0) {
+        free(h.s);
+        return -1;
+    }
+    uint8_t len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)h.n >> (8 * i));
+    atomic_file_write(&af, len8, 8);
+    atomic_file_write(&af, h.s, h.n);
+    free(h.s);
+    void *staging = NULL;
+    size_t staging_cap = 0;
+    for (int i = 0; i < n; i++) {
+        const Tensor *t = tensors[i];
+        size_t bytes = (size_t)t->numel * 4;
+        const void *src = t->data;
+        if (t->device != NX_CPU) {
+            if (bytes > staging_cap) {
+                staging = nx_realloc(staging, bytes);
+                staging_cap = bytes;
+            }
+            device_memcpy(NX_CPU, staging, t->device, t->data, bytes);
+            src = staging;
+        }
+        atomic_file_write(&af, src, bytes);
+    }
+    free(staging);
+    return atomic_file_commit(&af);
+}
+
+int safetensors_save_params(const char *path, const ParamStore *s, int n_meta, const char *const *meta) {
+    NX_CHECK(s->finalized, "safetensors_save_params: the store is not finalized");
+    const char **names = nx_malloc((size_t)(s->n ? s->n : 1) * sizeof *names);
+    for (int i = 0; i < s->n; i++) names[i] = s->t[i]->name;
+    int rc = safetensors_save(path, s->n, names, (const Tensor *const *)s->t, n_meta, meta);
+    free(names);
+    return rc;
+}
+
+/* ---- atomic files ------------------------------------------------------- */
+
+int atomic_file_open(AtomicFile *af, const char *path) {
+    memset(af, 0, sizeof *af);
+    size_t n = strlen(path);
+    af->path = str_dup(path);
+    af->tmp_path = nx_malloc(n + 16);
+    snprintf(af->tmp_path, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(af->tmp_path);
+    if (fd < 0) {
+        nx_error_set("%s: cannot create the temporary file %s: %s", path, af->tmp_path, strerror(errno));
+        free(af->path);
+        free(af->tmp_path);
+        memset(af, 0, sizeof *af);
+        return -1;
+    }
+    fchmod(fd, 0644); /* mkstemp makes 0600; a checkpoint or image is meant to be read */
+    af->f = fdopen(fd, "wb");
+    if (!af->f) {
+        nx_error_set("%s: fdopen: %s", path, strerror(errno));
+        close(fd);
+        unlink(af->tmp_path);
+        free(af->path);
+        free(af->tmp_path);
+        memset(af, 0, sizeof *af);
+        return -1;
+    }
+    af->sync = true;
+    return 0;
+}
+
+int atomic_file_write(AtomicFile *af, const void *data, size_t bytes) {
+    if (af->failed) return -1;
+    if (bytes && fwrite(data, 1, bytes, af->f) != bytes) {
+        nx_error_set("%s: write error: %s", af->path, strerror(errno));
+        af->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
+void atomic_file_abort(AtomicFile *af) {
+    if (af->f) fclose(af->f);
+    if (af->tmp_path) unlink(af->tmp_path);
+    free(af->path);
+    free(af->tmp_path);
+    memset(af, 0, sizeof *af);
+}
+
+int atomic_file_commit(AtomicFile *af) {
+    if (!af->failed && (fflush(af->f) != 0 || (af->sync && fsync(fileno(af->f)) != 0))) {
+        nx_error_set("%s: write error: %s", af->path, strerror(errno));
+        af->failed = true;
+    }
+    if (af->failed) {
+        atomic_file_abort(af);
+        return -1;
+    }
+    int rc = fclose(af->f);
+    af->f = NULL;
+    if (rc != 0) {
+        nx_error_set("%s: write error on close: %s", af->path, strerror(errno));
+        atomic_file_abort(af);
+        return -1;
+    }
+    if (rename(af->tmp_path, af->path) != 0) {
+        nx_error_set("%s: cannot rename %s over it: %s", af->path, af->tmp_path, strerror(errno));
+        atomic_file_abort(af);
+        return -1;
+    }
+    free(af->path);
+    free(af->tmp_path);
+    memset(af, 0, sizeof *af);
+    return 0;
+}
