@@ -12,5 +12,7 @@ int cmd_help(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
+int cmd_nice(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif

@@ -8,6 +8,8 @@ static const Command commands[] = {
     {"train", "train a classifier (lenet5, vgg11, resnet18) on a dataset", cmd_train},
     {"eval", "accuracy of a checkpoint on a dataset", cmd_eval},
     {"summary", "print a model's layers, output shapes, parameters and FLOPs", cmd_summary},
+    {"nice", "NICE masks: nice train | nice explain | nice compress", cmd_nice},
+    {"explain", "explain a classifier's predictions (--method nice)", cmd_explain},
     {"help", "print this help", cmd_help},
 };
 

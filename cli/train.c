@@ -1,7 +1,7 @@
 /* train.c: `nicex train`, `nicex eval` and `nicex summary`. */
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "cli/progress.h"
+#include "tensor/progress.h"
 #include "data/loader.h"
 #include "eval/accuracy.h"
 #include "layers/checkpoint.h"

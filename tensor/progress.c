@@ -1,5 +1,5 @@
 /* progress.c: see progress.h. The bar goes to stderr, only on a terminal. */
-#include "cli/progress.h"
+#include "tensor/progress.h"
 
 #include <stdio.h>
 #include <time.h>

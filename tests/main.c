@@ -18,7 +18,9 @@
     X(ops_grad)   \
     X(ops_golden) \
     X(optim)      \
-    X(data)
+    X(data)       \
+    X(models)     \
+    X(nice)
 
 #define DECLARE(name) Suite *suite_##name(void) __attribute__((weak));
 SUITES(DECLARE)

@@ -1,0 +1,367 @@
+/* nice.c: `nicex nice train | explain | compress` and `nicex explain --method nice`. */
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "data/image.h"
+#include "data/loader.h"
+#include "eval/accuracy.h"
+#include "eval/render.h"
+#include "layers/checkpoint.h"
+#include "nice/train.h"
+#include "tensor/rng.h"
+#include "tensor/safetensors.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef NX_MODELS_DIR
+#define NX_MODELS_DIR "models"
+#endif
+/* The shipped generator for the shipped LeNet5 (docs/models.md says how it was made). */
+#define SHIPPED_GENERATOR NX_MODELS_DIR "/nice-lenet5-fashion-mnist.safetensors"
+
+static int fail(const char *what) {
+    fprintf(stderr, "nicex: %s%s%s\n", what ? what : "", what ? ": " : "", nx_error_msg());
+    return 1;
+}
+
+static int make_dir(const char *dir) {
+    if (mkdir(dir, 0755) == 0 || errno == EEXIST) return 0;
+    fprintf(stderr, "nicex: cannot create folder %s: %s\n", dir, strerror(errno));
+    return -1;
+}
+
+static int parse_choice(const char *opt, const char *v, const char *a, const char *b, int *out) {
+    if (strcmp(v, a) == 0) *out = 0;
+    else if (strcmp(v, b) == 0) *out = 1;
+    else {
+        fprintf(stderr, "nicex: --%s: '%s' is not %s or %s\n", opt, v, a, b);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- nice train ---------------------------------------------------------- */
+
+static int nice_train_cmd(int argc, char **argv) {
+    NiceConfig c = nice_config_default();
+    const char *classifier = NULL, *data = "fashion-mnist", *out = "nice.safetensors", *device = "cpu",
+               *gen_arch = "auto", *opt = "adam", *schedule = NULL, *background = "blocks", *test_mask = "paper",
+               *cap_norm = "mean", *smooth_norm = "sum";
+    uint64_t seed = 0;
+    int image_size = 0;
+    bool json = false;
+    float beta = c.hc.beta;
+    const Opt opts[] = {
+        {"classifier", OPT_STR, &classifier, "checkpoint of the classifier to explain (required)"},
+        {"data", OPT_STR, &data, "dataset spec (default fashion-mnist)"},
+        {"lambda1", OPT_FLOAT, &c.lambda1, "weight of the capacity (L0) term L_C (default 5)"},
+        {"lambda2", OPT_FLOAT, &c.lambda2, "weight of the smoothness term L_S (default 0)"},
+        {"block", OPT_INT, &c.block, "block size b of the mixed-resolution image (default 4)"},
+        {"background", OPT_STR, &background, "blocks (eq. 13, default) | zero (x*z, the authors' MNIST code)"},
+        {"test-mask", OPT_STR, &test_mask, "paper (eq. 12, sigmoid(la/beta), default) | l0 (sigmoid(la))"},
+        {"beta", OPT_FLOAT, &beta, "hard-concrete temperature (default 2/3; the authors' code 0.66)"},
+        {"capacity-norm", OPT_STR, &cap_norm, "L_C as a per-pixel mean (default) | sum per image"},
+        {"smooth-norm", OPT_STR, &smooth_norm, "L_S as a sum per image (default) | mean per pixel"},
+        {"generator", OPT_STR, &gen_arch, "auto | mnist | cifar | caltech (Table 1; default auto)"},
+        {"finetune", OPT_STR, &c.finetune, "classifier prefixes to train too, e.g. fc1,fc2 (default: frozen)"},
+        {"finetune-lr", OPT_FLOAT, &c.finetune_lr, "lr of the finetuned classifier layers (default --lr)"},
+        {"epochs", OPT_INT, &c.epochs, "epochs (default 10)"},
+        {"batch", OPT_INT, &c.batch, "batch size (default 100)"},
+        {"opt", OPT_STR, &opt, "adam (default) | sgd | adamw"},
+        {"lr", OPT_FLOAT, &c.lr, "learning rate (default 1e-3)"},
+        {"schedule", OPT_STR, &schedule, "step:N:G (default step:5:0.1) | cosine:T | constant"},
+        {"limit", OPT_INT, &c.limit, "use only the first N training images"},
+        {"image-size", OPT_INT, &image_size, "resize folder images to this side"},
+        {"seed", OPT_U64, &seed, "seed of every random draw (default 0)"},
+        {"device", OPT_STR, &device, "cpu | cuda | cuda:N"},
+        {"out", OPT_STR, &out, "where to save generator + classifier (default nice.safetensors)"},
+        {"json", OPT_FLAG, &json, "print the final test statistics as JSON"},
+    };
+    int rc = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0],
+                        "usage: nicex nice train --classifier CKPT [--data D] [--lambda1 L] [--block b] ...");
+    if (rc) return rc > 0 ? 0 : 2;
+    int bg, tm, cn, sn;
+    if (!classifier) {
+        fprintf(stderr, "nicex: nice train needs --classifier CKPT (e.g. from nicex train)\n");
+        return 2;
+    }
+    if (parse_choice("background", background, "blocks", "zero", &bg) || parse_choice("test-mask", test_mask, "paper", "l0", &tm) ||
+        parse_choice("capacity-norm", cap_norm, "mean", "sum", &cn) || parse_choice("smooth-norm", smooth_norm, "sum", "mean", &sn))
+        return 2;
+    c.background = bg ? NICE_BG_ZERO : NICE_BG_BLOCKS;
+    c.hc.test_mask = tm ? NICE_TEST_L0 : NICE_TEST_PAPER;
+    c.hc.capacity_norm = cn ? NICE_NORM_SUM : NICE_NORM_MEAN;
+    c.hc.smooth_norm = sn ? NICE_NORM_MEAN : NICE_NORM_SUM;
+    c.hc.beta = beta;
+    c.quiet = json;
+    if (strcmp(opt, "adam") == 0) c.opt = OPTIM_ADAM;
+    else if (strcmp(opt, "sgd") == 0) c.opt = OPTIM_SGD;
+    else if (strcmp(opt, "adamw") == 0) c.opt = OPTIM_ADAMW;
+    else {
+        fprintf(stderr, "nicex: --opt: unknown optimizer '%s'\n", opt);
+        return 2;
+    }
+    if (schedule && lr_schedule_parse(schedule, &c.schedule) != 0) return fail("--schedule");
+    Device dev;
+    if (device_parse(device, &dev) != 0) return fail(NULL);
+
+    Dataset train, test;
+    if (dataset_open(&train, data, DATA_TRAIN, image_size, seed) != 0) return fail(NULL);
+    if (dataset_open(&test, data, DATA_TEST, image_size, seed) != 0) return fail(NULL);
+    if (train.h % c.block != 0) {
+        fprintf(stderr, "nicex: --block %d does not divide the image side %d\n", c.block, train.h);
+        return 2;
+    }
+    Model m;
+    if (model_load(&m, classifier, NULL, train.n_classes, train.c, train.h, dev) != 0) return fail("--classifier");
+    rng_seed(seed);
+    Generator g;
+    if (generator_create(&g, gen_arch, train.c, train.h, dev) != 0) return fail("--generator");
+    if (!json)
+        printf("NICE: %s generator explaining %s on %s; lambda1 %g lambda2 %g block %d background %s test mask %s%s%s\n",
+               g.arch, m.arch, data, c.lambda1, c.lambda2, c.block, background, test_mask,
+               c.finetune ? ", finetuning " : ", classifier frozen", c.finetune ? c.finetune : "");
+    NiceStats s;
+    if (nice_train(&g, &m, &train, &test, &c, &s) != 0) return fail(NULL);
+    if (nice_save(out, &g, &m, &c, data) != 0) return fail("saving");
+    if (json)
+        printf("{\"lambda1\": %g, \"lambda2\": %g, \"block\": %d, \"finetune\": \"%s\", \"accuracy\": %.6f, "
+               "\"density\": %.6f, \"mask_mean\": %.6f, \"tv\": %.4f, \"loss_d\": %.6f, \"loss_c\": %.6f, "
+               "\"loss_s\": %.6f, \"out\": \"%s\"}\n",
+               c.lambda1, c.lambda2, c.block, c.finetune ? c.finetune : "", s.accuracy, s.density, s.mask_mean, s.tv,
+               s.loss_d, s.loss_c, s.loss_s, out);
+    else printf("saved %s (test: accuracy on mixed-resolution images %.2f%%, mask density %.3f)\n", out,
+                100 * s.accuracy, s.density);
+    generator_free(&g);
+    model_free(&m);
+    dataset_free(&train);
+    dataset_free(&test);
+    return 0;
+}
+
+/* ---- nice explain ------------------------------------------------------------ */
+
+static int write_png(const char *dir, const char *name, const uint8_t *px, int h, int w, int c, size_t *bytes) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (png_write(path, px, h, w, c, bytes) != 0) return fail(NULL);
+    return 0;
+}
+
+static int nice_explain_cmd(int argc, char **argv) {
+    const char *gen_path = NULL, *data = "fashion-mnist", *out = "explain", *split = "test", *device = "cpu";
+    int n = 16, image_size = 0, cols = 8;
+    bool json = false;
+    const Opt opts[] = {
+        {"gen", OPT_STR, &gen_path, "NICE file from nicex nice train (default: the shipped LeNet5 one)"},
+        {"data", OPT_STR, &data, "dataset spec (default fashion-mnist)"},
+        {"split", OPT_STR, &split, "train | test (default test)"},
+        {"n", OPT_INT, &n, "number of images, from the first (default 16)"},
+        {"cols", OPT_INT, &cols, "images per row of the grid (default 8)"},
+        {"image-size", OPT_INT, &image_size, "resize folder images to this side"},
+        {"device", OPT_STR, &device, "cpu | cuda | cuda:N"},
+        {"out", OPT_STR, &out, "output folder (default explain/)"},
+        {"json", OPT_FLAG, &json, "print a JSON summary"},
+    };
+    int rc = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], "usage: nicex nice explain [--gen G] [--data D] [--n N] [--out DIR]");
+    if (rc) return rc > 0 ? 0 : 2;
+    if (!gen_path) gen_path = SHIPPED_GENERATOR;
+    Device dev;
+    DataSplit sp;
+    if (device_parse(device, &dev) != 0) return fail(NULL);
+    if (dataset_split_parse(split, &sp) != 0) return fail("--split");
+    Generator g;
+    Model m;
+    NiceConfig c;
+    if (nice_load(gen_path, &g, &m, &c, dev) != 0) return fail("--gen");
+    Dataset d;
+    if (dataset_open(&d, data, sp, image_size, 0) != 0) return fail(NULL);
+    if (d.c != g.in_c || d.h != g.hw) {
+        fprintf(stderr, "nicex: %s: images are %dx%dx%d, the generator takes %dx%dx%d\n", data, d.c, d.h, d.w, g.in_c, g.hw, g.hw);
+        return 2;
+    }
+    if (n < 1 || n > d.n) n = (int)d.n;
+    if (make_dir(out) != 0) return 1;
+    int C = d.c, H = d.h, W = d.w;
+    float *x = nx_malloc(sizeof(float) * (size_t)n * C * H * W);
+    for (int i = 0; i < n; i++) dataset_get_float(&d, i, x + (size_t)i * C * H * W, NULL, NULL);
+    bool prev = nx_no_grad();
+    model_set_training(&m, false);
+    Tensor *xt = batch_to_device(x, n, C, H, W, dev);
+    Tensor *la = generator_forward(&g, xt);
+    Tensor *z = hc_test_mask(&c.hc, la);
+    int32_t *pred = nx_malloc(sizeof(int32_t) * (size_t)n);
+    argmax_rows(pred, model_forward(&m, nice_mix(xt, z, c.block, c.background)));
+    nx_set_grad(prev);
+    float *zh = tensor_to_host(z);
+    uint8_t **tiles = nx_calloc((size_t)3 * n, sizeof *tiles);
+    double density = 0;
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * C * H * W, *zi = zh + (size_t)i * H * W;
+        for (int k = 0; k < 3; k++) tiles[3 * i + k] = nx_malloc((size_t)H * W * 3);
+        render_image(tiles[3 * i], xi, C, H, W, 1);
+        render_heatmap(tiles[3 * i + 1], zi, H, W);
+        render_overlay(tiles[3 * i + 2], xi, zi, C, H, W);
+        for (int p = 0; p < H * W; p++) density += zi[p] > 0.5f;
+        const char *kind[3] = {"input", "mask", "overlay"};
+        for (int k = 0; k < 3; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "%04d_%s.png", i, kind[k]);
+            if (write_png(out, name, tiles[3 * i + k], H, W, 3, NULL) != 0) return 1;
+        }
+    }
+    /* the grid: for each image the input, its mask and the overlay side by side */
+    int scale = H < 64 ? 3 : 1;
+    Picture grid = grid_compose((const uint8_t *const *)tiles, 3 * n, H, W, 3 * (cols < n ? cols : n), scale);
+    if (write_png(out, "grid.png", grid.pixels, grid.h, grid.w, 3, NULL) != 0) return 1;
+    char maps[1024];
+    snprintf(maps, sizeof maps, "%s/maps.safetensors", out);
+    const char *names[2] = {"log_alpha", "mask"};
+    const Tensor *ts[2] = {la, z};
+    const char *meta[] = {"generator", gen_path, "data", data, "test_mask", c.hc.test_mask == NICE_TEST_L0 ? "l0" : "paper"};
+    if (safetensors_save(maps, 2, names, ts, 3, meta) != 0) return fail(NULL);
+    density /= (double)n * H * W;
+    int correct = 0;
+    for (int i = 0; i < n; i++) correct += pred[i] == d.labels[i];
+    if (json)
+        printf("{\"n\": %d, \"out\": \"%s\", \"density\": %.6f, \"accuracy_mixed\": %.6f, \"grid\": \"%s/grid.png\"}\n", n,
+               out, density, (double)correct / n, out);
+    else printf("wrote %d explanations to %s/ (grid.png, NNNN_{input,mask,overlay}.png, maps.safetensors); "
+                "mask density %.3f, accuracy on mixed-resolution images %d/%d\n",
+                n, out, density, correct, n);
+    for (int i = 0; i < 3 * n; i++) free(tiles[i]);
+    free(tiles);
+    free(grid.pixels);
+    free(zh);
+    free(pred);
+    free(x);
+    nx_step_reset();
+    generator_free(&g);
+    model_free(&m);
+    dataset_free(&d);
+    return 0;
+}
+
+/* ---- nice compress ----------------------------------------------------------- */
+
+static int nice_compress_cmd(int argc, char **argv) {
+    const char *gen_path = NULL, *data = "fashion-mnist", *out = "compress", *device = "cpu";
+    int block = 0, n = 0, image_size = 0;
+    bool json = false, no_images = false;
+    const Opt opts[] = {
+        {"gen", OPT_STR, &gen_path, "NICE file (default: the shipped LeNet5 one)"},
+        {"data", OPT_STR, &data, "dataset spec; the test split is compressed (default fashion-mnist)"},
+        {"block", OPT_INT, &block, "block size b (default: the one the generator was trained with)"},
+        {"n", OPT_INT, &n, "number of test images (default all)"},
+        {"image-size", OPT_INT, &image_size, "resize folder images to this side"},
+        {"device", OPT_STR, &device, "cpu | cuda | cuda:N"},
+        {"out", OPT_STR, &out, "output folder for the PNGs and index.csv (default compress/)"},
+        {"no-images", OPT_FLAG, &no_images, "only measure: write the CSV, not the PNGs"},
+        {"json", OPT_FLAG, &json, "print JSON"},
+    };
+    int rc = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], "usage: nicex nice compress [--gen G] [--block b] [--out DIR]");
+    if (rc) return rc > 0 ? 0 : 2;
+    if (!gen_path) gen_path = SHIPPED_GENERATOR;
+    Device dev;
+    if (device_parse(device, &dev) != 0) return fail(NULL);
+    Generator g;
+    Model m;
+    NiceConfig c;
+    if (nice_load(gen_path, &g, &m, &c, dev) != 0) return fail("--gen");
+    if (block > 0) c.block = block;
+    Dataset d;
+    if (dataset_open(&d, data, DATA_TEST, image_size, 0) != 0) return fail(NULL);
+    if (d.h % c.block != 0) {
+        fprintf(stderr, "nicex: --block %d does not divide the image side %d\n", c.block, d.h);
+        return 2;
+    }
+    if (n < 1 || n > d.n) n = (int)d.n;
+    if (make_dir(out) != 0) return 1;
+    char csv_path[1024];
+    snprintf(csv_path, sizeof csv_path, "%s/index.csv", out);
+    AtomicFile csv;
+    if (atomic_file_open(&csv, csv_path) != 0) return fail(NULL);
+    fprintf(csv.f, "file,bytes,original_bytes,label,prediction\n");
+    int C = d.c, H = d.h, W = d.w, batch = 100;
+    float *x = nx_malloc(sizeof(float) * (size_t)batch * C * H * W), *q = nx_malloc(sizeof(float) * (size_t)C * H * W);
+    uint8_t *px = nx_malloc((size_t)H * W * C), *orig = nx_malloc((size_t)H * W * C);
+    int32_t *pred = nx_malloc(sizeof(int32_t) * (size_t)batch);
+    double bytes = 0, orig_bytes = 0;
+    int correct = 0;
+    bool prev = nx_no_grad();
+    model_set_training(&m, false);
+    for (int start = 0; start < n; start += batch) {
+        int b = n - start < batch ? n - start : batch;
+        nx_step_reset();
+        for (int i = 0; i < b; i++) dataset_get_float(&d, start + i, x + (size_t)i * C * H * W, NULL, NULL);
+        Tensor *xt = batch_to_device(x, b, C, H, W, dev);
+        Tensor *mixed = nice_mix(xt, hc_test_mask(&c.hc, generator_forward(&g, xt)), c.block, c.background);
+        float *mh = tensor_to_host(mixed);
+        /* the classifier sees exactly what the PNG holds: 8-bit pixels */
+        for (int i = 0; i < b; i++) {
+            render_image(px, mh + (size_t)i * C * H * W, C, H, W, 0);
+            for (int p = 0; p < H * W; p++)
+                for (int k = 0; k < C; k++) q[k * H * W + p] = px[p * C + k] / 255.0f;
+            memcpy(mh + (size_t)i * C * H * W, q, sizeof(float) * (size_t)C * H * W);
+        }
+        argmax_rows(pred, model_forward(&m, batch_to_device(mh, b, C, H, W, dev)));
+        for (int i = 0; i < b; i++) {
+            size_t nb, ob;
+            render_image(px, mh + (size_t)i * C * H * W, C, H, W, 0);
+            render_image(orig, x + (size_t)i * C * H * W, C, H, W, 0);
+            char name[64];
+            snprintf(name, sizeof name, "%05d.png", start + i);
+            if (no_images ? png_encoded_size(px, H, W, C, &nb) != 0 : write_png(out, name, px, H, W, C, &nb) != 0)
+                return fail(NULL);
+            if (png_encoded_size(orig, H, W, C, &ob) != 0) return fail(NULL);
+            bytes += (double)nb, orig_bytes += (double)ob;
+            correct += pred[i] == d.labels[start + i];
+            fprintf(csv.f, "%s,%zu,%zu,%d,%d\n", name, nb, ob, d.labels[start + i], pred[i]);
+        }
+        free(mh);
+    }
+    nx_set_grad(prev);
+    nx_step_reset();
+    if (atomic_file_commit(&csv) != 0) return fail(NULL);
+    double acc = (double)correct / n;
+    if (json)
+        printf("{\"n\": %d, \"block\": %d, \"mean_bytes\": %.1f, \"original_mean_bytes\": %.1f, \"ratio\": %.4f, "
+               "\"accuracy\": %.6f, \"csv\": \"%s\"}\n",
+               n, c.block, bytes / n, orig_bytes / n, orig_bytes / bytes, acc, csv_path);
+    else printf("block %d: %d images, mean PNG %.0f bytes (original %.0f, %.2fx smaller), accuracy %.2f%%; %s\n", c.block, n,
+                bytes / n, orig_bytes / n, orig_bytes / bytes, 100 * acc, csv_path);
+    free(x), free(q), free(px), free(orig), free(pred);
+    generator_free(&g);
+    model_free(&m);
+    dataset_free(&d);
+    return 0;
+}
+
+int cmd_nice(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "train") == 0) return nice_train_cmd(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "explain") == 0) return nice_explain_cmd(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "compress") == 0) return nice_compress_cmd(argc - 1, argv + 1);
+    fprintf(stderr, "usage: nicex nice train | explain | compress [options] (each takes --help)\n");
+    return argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) ? 0 : 2;
+}
+
+int cmd_explain(int argc, char **argv) {
+    /* nicex explain --method nice [...]: the other methods arrive with baselines/ */
+    const char *method = "nice";
+    int k = 0;
+    char *rest[64];
+    rest[k++] = argv[0];
+    for (int i = 1; i < argc && k < 63; i++) {
+        if (strcmp(argv[i], "--method") == 0 && i + 1 < argc) method = argv[++i];
+        else if (strncmp(argv[i], "--method=", 9) == 0) method = argv[i] + 9;
+        else rest[k++] = argv[i];
+    }
+    if (strcmp(method, "nice") != 0) {
+        fprintf(stderr, "nicex: explain: unknown method '%s' (available: nice)\n", method);
+        return 2;
+    }
+    return nice_explain_cmd(k, rest);
+}
