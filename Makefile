@@ -6,6 +6,9 @@
 #   make sanitize     the whole suite under AddressSanitizer + UBSan (CPU-only)
 #   make golden       regenerate tests/golden/data with PyTorch (installs python3-torch)
 #   make bench-ops    GEMM and conv2d against PyTorch CPU -> bench/results/ops-cpu.md
+#   make bench-train  one LeNet5 epoch against PyTorch CPU -> bench/results/train-cpu.md
+#   make bench-nice-lambda  the lambda1 sweep of NICE on Fashion-MNIST -> bench/results/nice-*.md
+#   make demo         the README's demo: NICE explains the shipped LeNet5 -> demo/
 #
 # Objects go to build/ (build-san/ for sanitize); header dependencies are tracked.
 
@@ -46,7 +49,7 @@ TEST_BIN = $(BUILD)/run_tests
 
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-.PHONY: all lib test sanitize deps deps-torch golden bench-ops clean
+.PHONY: all lib test sanitize deps deps-torch golden bench-ops bench-train bench-nice-lambda demo clean
 all: $(BIN)
 lib: $(LIB)
 
@@ -94,6 +97,15 @@ bench-ops: deps-torch $(BUILD)/bench_ops
 
 $(BUILD)/bench_ops: $(BUILD)/bench/bench_ops.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+demo: deps $(BIN)
+	sh scripts/demo.sh demo
+
+bench-train: deps-torch $(BIN)
+	/usr/bin/python3 bench/bench_train.py --nicex $(BIN) --out bench/results/train-cpu.md
+
+bench-nice-lambda: deps $(BIN)
+	sh bench/nice_lambda.sh bench/results
 
 clean:
 	rm -rf build build-san bin

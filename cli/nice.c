@@ -248,13 +248,14 @@ static int nice_explain_cmd(int argc, char **argv) {
 /* ---- nice compress ----------------------------------------------------------- */
 
 static int nice_compress_cmd(int argc, char **argv) {
-    const char *gen_path = NULL, *data = "fashion-mnist", *out = "compress", *device = "cpu";
+    const char *gen_path = NULL, *data = "fashion-mnist", *out = "compress", *device = "cpu", *background = "blocks";
     int block = 0, n = 0, image_size = 0;
     bool json = false, no_images = false;
     const Opt opts[] = {
         {"gen", OPT_STR, &gen_path, "NICE file (default: the shipped LeNet5 one)"},
         {"data", OPT_STR, &data, "dataset spec; the test split is compressed (default fashion-mnist)"},
         {"block", OPT_INT, &block, "block size b (default: the one the generator was trained with)"},
+        {"background", OPT_STR, &background, "blocks (eq. 13, default) | zero: what replaces closed pixels"},
         {"n", OPT_INT, &n, "number of test images (default all)"},
         {"image-size", OPT_INT, &image_size, "resize folder images to this side"},
         {"device", OPT_STR, &device, "cpu | cuda | cuda:N"},
@@ -272,6 +273,9 @@ static int nice_compress_cmd(int argc, char **argv) {
     NiceConfig c;
     if (nice_load(gen_path, &g, &m, &c, dev) != 0) return fail("--gen");
     if (block > 0) c.block = block;
+    int bg;
+    if (parse_choice("background", background, "blocks", "zero", &bg)) return 2;
+    c.background = bg ? NICE_BG_ZERO : NICE_BG_BLOCKS;
     Dataset d;
     if (dataset_open(&d, data, DATA_TEST, image_size, 0) != 0) return fail(NULL);
     if (d.h % c.block != 0) {

@@ -8,12 +8,14 @@
  */
 #include "tests/testlib.h"
 #include "layers/model.h"
+#include "layers/checkpoint.h"
 #include "optim/optim.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static uint32_t name_seed(const char *name) {
     uint32_t h = 2166136261u;
@@ -185,11 +187,47 @@ START_TEST(test_lenet5_parameter_count_and_names) {
 }
 END_TEST
 
+/* A LeNet5 exported by PyTorch (gen_models.py) loads and gives PyTorch's logits;
+ * our own checkpoint round-trips bit for bit, and a wrong model is refused. */
+START_TEST(test_pytorch_export_and_round_trip) {
+    const char *dir = getenv("NX_GOLDEN_DIR") ? getenv("NX_GOLDEN_DIR") : "tests/golden/data";
+    char path[512];
+    snprintf(path, sizeof path, "%s/torch_lenet5.safetensors", dir);
+    Model m, r;
+    ck_assert_msg(model_load(&m, path, "lenet5", 0, 0, 0, NX_CPU) == 0, "%s", nx_error_msg());
+    Golden *g = golden_load("torch_lenet5");
+    nx_step_reset();
+    bool prev = nx_no_grad();
+    model_set_training(&m, false);
+    Tensor *logits = model_forward(&m, golden_get(g, "x"));
+    ck_assert_int_eq(golden_compare(g, "logits", logits, 1e-5, 1e-4), 0);
+    nx_set_grad(prev);
+    nx_step_reset();
+    golden_free(g);
+
+    char tmp[] = "/tmp/nicex-ckpt-XXXXXX";
+    int fd = mkstemp(tmp);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(model_save(&m, tmp, 0, NULL), 0);
+    ck_assert_msg(model_load(&r, tmp, NULL, 0, 0, 0, NX_CPU) == 0, "%s", nx_error_msg());
+    ck_assert_str_eq(r.arch, "lenet5");
+    for (int i = 0; i < m.params.n; i++)
+        ck_assert_mem_eq(m.params.t[i]->data, r.params.t[i]->data, tensor_bytes(m.params.t[i]));
+    model_free(&r);
+    ck_assert_int_eq(model_load(&r, tmp, "vgg11", 0, 0, 0, NX_CPU), -1);
+    ck_assert(strstr(nx_error_msg(), "holds a lenet5 model, not vgg11"));
+    unlink(tmp);
+    model_free(&m);
+}
+END_TEST
+
 Suite *suite_models(void) {
     Suite *s = suite_create("models");
     TCase *tc = tcase_create("golden");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_lenet5_parameter_count_and_names);
+    tcase_add_test(tc, test_pytorch_export_and_round_trip);
     tcase_add_loop_test(tc, test_model_forward_backward, 0, 3);
     tcase_add_loop_test(tc, test_model_training_steps, 0, 6);
     suite_add_tcase(s, tc);

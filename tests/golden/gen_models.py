@@ -13,7 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from goldenio import write
+from goldenio import write, write_safetensors
 
 SMALL = 4096  # tensors up to this size are stored whole
 SAMPLES = 64
@@ -151,3 +151,12 @@ def generate(out):
                 losses.append(loss.item())
             rec["losses." + opt_name] = np.array(losses, dtype=np.float32)
         write(out, "model_" + arch, rec)
+    # A LeNet5 exported from PyTorch (its own random init, strict state_dict
+    # keys) and its logits: nicex must load the file and reproduce them.
+    torch.manual_seed(1)
+    model = LeNet5().eval()
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        logits = model(x)
+    write_safetensors(out + "/torch_lenet5.safetensors", model.state_dict())
+    write(out, "torch_lenet5", {"x": x, "logits": logits})

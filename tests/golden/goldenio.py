@@ -38,3 +38,29 @@ def write(out_dir, name, tensors):
 def rand(*shape, lo=-1.0, hi=1.0, gen=None):
     """Uniform float32 tensor in [lo, hi)."""
     return torch.rand(*shape, generator=gen, dtype=torch.float32) * (hi - lo) + lo
+
+
+def write_safetensors(path, state_dict, metadata=None):
+    """A safetensors file as PyTorch users export it (the format's spec:
+    8-byte little-endian header size, JSON header, raw little-endian data).
+    Debian has no python3-safetensors, so this follows the spec directly."""
+    import json
+
+    header, blobs, offset = {}, [], 0
+    dtypes = {torch.float32: "F32", torch.int64: "I64", torch.int32: "I32"}
+    for name, t in state_dict.items():
+        a = t.detach().cpu().contiguous()
+        raw = a.numpy().tobytes()
+        header[name] = {"dtype": dtypes[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    if metadata:
+        header["__metadata__"] = metadata
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h)
+        for raw in blobs:
+            f.write(raw)
+    os.replace(tmp, path)
