@@ -6,6 +6,19 @@ stay small. For each model the file holds the logits, the loss, every
 parameter gradient (whole for small tensors; for large ones its sum, sum of
 squares and 64 sampled elements), the batchnorm running statistics after the
 training-mode forward, and the losses of 5 SGD and 5 Adam steps.
+
+Choosing the input. ReLU and max pooling make the gradient discontinuous in
+the input: a pre-activation within rounding of 0, or two near-equal values
+in a pooling window, send a whole upstream gradient one way in PyTorch and
+the other way in nicex, whose float32 sums round differently (both are
+right; the point is ill-conditioned). With batchnorm, ~10^5 pooling windows
+and ~10^6 ReLUs, most inputs hold such a decision for VGG11 and ResNet18
+(VGG11's first input tied two values of one pooling window after the 2nd
+block in float32). So the generator tries the inputs "input", "input.1",
+... and keeps the first whose gradients stay within a quarter of the C
+test's tolerance when the input gets N(0, 1e-6) noise, 8 times (that noise
+moves every activation 5-10x more than nicex's rounding differs from
+PyTorch's); the file records its index as "input_seed".
 """
 import numpy as np
 import torch
@@ -17,6 +30,8 @@ from goldenio import write, write_safetensors
 
 SMALL = 4096  # tensors up to this size are stored whole
 SAMPLES = 64
+RTOL = {"lenet5": 2e-4, "vgg11": 2e-3, "resnet18": 2e-3}  # suite_models.c: cases[].rtol
+STABLE_NOISE, STABLE_TRIALS, STABLE_MARGIN = 1e-6, 8, 0.25
 
 
 def name_seed(name):
@@ -112,13 +127,55 @@ def make_model(arch):
     return torchvision.models.resnet18(num_classes=10), (2, 3, 64, 64)
 
 
+def make_input(k, shape):
+    """Input number k: "input", "input.1", ... (mirrors suite_models.c: make_input)."""
+    name = "input" if k == 0 else "input.%d" % k
+    return torch.tensor(hash_unit(name_seed(name), int(np.prod(shape))).astype(np.float32).reshape(shape))
+
+
+def param_grads(arch, x, y):
+    model, _ = make_model(arch)
+    fill_model(model)
+    model.train()
+    F.cross_entropy(model(x), y).backward()
+    return {name: p.grad.detach().double().numpy().ravel() for name, p in model.named_parameters()}
+
+
+def excess(name, got, want, rtol):
+    """Largest |got - want| / tolerance over the checks suite_models.c makes on a gradient."""
+    if want.size <= SMALL:
+        return (np.abs(got - want) / (0.1 * rtol + rtol * np.abs(want))).max()
+    idx = (hash_unit(name_seed(name) ^ 0x5A5A5A5A, SAMPLES) * want.size).astype(np.int64)
+    s, ss = want.sum(), (want * want).sum()
+    rms = np.sqrt(ss / want.size)
+    return max(abs(got.sum() - s) / (rtol * np.sqrt(ss) + 1e-6),
+               abs((got * got).sum() - ss) / (rtol * ss + 1e-9),
+               (np.abs(got[idx] - want[idx]) / (rtol * rms + 1e-7 + rtol * np.abs(want[idx]))).max())
+
+
+def stable_input(arch, shape, y):
+    """The first input whose gradients do not jump under tiny noise (see the top)."""
+    rtol = 5 * RTOL[arch]  # gradients are compared at 5 x the case's rtol
+    for k in range(64):
+        x = make_input(k, shape)
+        base = param_grads(arch, x, y)
+        gen = torch.Generator().manual_seed(k)
+        for _ in range(STABLE_TRIALS):
+            g = param_grads(arch, x + STABLE_NOISE * torch.randn(shape, generator=gen), y)
+            if max(excess(n, g[n], base[n], rtol) for n in base) > STABLE_MARGIN:
+                break
+        else:
+            return k, x
+    raise RuntimeError("gen_models: no well-conditioned input for " + arch)
+
+
 def generate(out):
     for arch in ["lenet5", "vgg11", "resnet18"]:
         model, shape = make_model(arch)
         fill_model(model)
-        x = torch.tensor(hash_unit(name_seed("input"), int(np.prod(shape))).astype(np.float32).reshape(shape))
         y = torch.arange(shape[0]) % 10
-        rec = {}
+        k, x = stable_input(arch, shape, y)
+        rec = {"input_seed": np.array([k], dtype=np.int32)}
         model.train()
         logits = model(x)
         loss = F.cross_entropy(logits, y)
