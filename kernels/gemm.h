@@ -1,7 +1,80 @@
-/* gemm.h: (to be written) */
+/* gemm.h: single-precision matrix multiply, and the linear layer built on it.
+ *
+ * sgemm is BLAS's SGEMM in row-major form:
+ *     C = alpha * op(A) * op(B) + beta * C,   op(X) = X or X^T
+ * with op(A) (M, K), op(B) (K, N), C (M, N). lda, ldb, ldc are the row
+ * strides (in floats) of A, B, C as stored: A is (M, lda) or, transposed,
+ * (K, lda); B is (K, ldb) or, transposed, (N, ldb). beta == 0 ignores C's
+ * old contents (NaN included), as BLAS does.
+ *
+ * The CPU version is blocked and packed (kernels/gemm.c explains the loops
+ * and the micro-kernel). Called from inside an OpenMP parallel region it
+ * runs on the calling thread only, which is how the convolution uses it
+ * (one image per thread); called from outside, it uses all threads.
+ */
 #ifndef NX_KERNELS_GEMM_H
 #define NX_KERNELS_GEMM_H
 
 #include "kernels/kernels.h"
+
+void sgemm_cpu(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A /* op(A) (M, K) */,
+               int lda, const float *B /* op(B) (K, N) */, int ldb, float beta, float *C /* (M, N) */, int ldc);
+NX_CUDA_TWIN void sgemm_cuda(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                             const float *B, int ldb, float beta, float *C, int ldc);
+
+/* ---- CPU building blocks of the convolution ---------------------------
+ * (no CUDA twins: the CUDA path has cuBLAS and never sees these layouts)
+ *
+ * A product C = alpha * A * B where A is used many times (the weights, for
+ * every image) is split in two: pack op(A) (M, K) once into pa
+ * (sgemm_packed_a_floats(M, K) floats), then multiply from the packed copy.
+ * B may be a matrix, or a function that writes B's packed slivers directly
+ * (the convolution's im2col, never stored whole): sliver (p, j) is
+ * dst[k][c] = B(p + k, j + c) for k < kc, c < nr, and 0 for nr <= c < SGEMM_NR.
+ * C may be a matrix (C = alpha A B + beta C), or a function that receives
+ * each finished SGEMM_MR x SGEMM_NR tile of alpha A B over one slice of K
+ * (rows i.., columns j..; mr x nr of it valid; `first` on the first slice,
+ * later slices must be added to it): the convolution's col2im and its
+ * scatter into (N, O, OH, OW). */
+#define SGEMM_MR 12
+#define SGEMM_NR 32
+#define SGEMM_KC 256 /* K slice: a B sliver has at most this many rows */
+typedef void (*SgemmPackB)(const void *ctx, float *dst /* (kc, SGEMM_NR) */, int p, int j, int kc, int nr);
+typedef void (*SgemmStoreC)(void *ctx, const float *tile /* (SGEMM_MR, SGEMM_NR) */, int i, int j, int mr, int nr,
+                            bool first);
+typedef struct {
+    const float *B; /* op(B) (K, N): B (K, ldb), or (N, ldb) when trans_b */
+    int ldb;
+    bool trans_b;
+    SgemmPackB pack; /* when not NULL, B is this function instead */
+    const void *ctx;
+} SgemmB;
+typedef struct {
+    float *C; /* (M, ldc) */
+    int ldc;
+    float beta;
+    SgemmStoreC store; /* when not NULL, C is this function instead */
+    void *ctx;
+    bool serial_store; /* store may not run on two threads at once (col2im) */
+} SgemmC;
+
+size_t sgemm_packed_a_floats(int M, int K);
+void sgemm_pack_a_cpu(float *pa /* packed (M, K) */, bool trans_a, int M, int K, const float *A /* op(A) (M, K) */,
+                      int lda);
+/* C = alpha * A * B (+ beta * C), A packed; threaded like sgemm_cpu. */
+void sgemm_packed_cpu(int M, int N, int K, float alpha, const float *pa, SgemmB B, SgemmC C);
+
+/* ---- linear (math in autograd/op_linear.c) ---------------------------- */
+/* y = x w^T + b */
+void linear_forward_cpu(float *y /* (N, OUT) */, const float *x /* (N, IN) */, const float *w /* (OUT, IN) */,
+                        const float *b /* (OUT) or NULL */, int N, int IN, int OUT);
+NX_CUDA_TWIN void linear_forward_cuda(float *y, const float *x, const float *w, const float *b, int N, int IN,
+                                      int OUT);
+/* dx += dy w, dw += dy^T x, db += sum_n dy; each output may be NULL (not wanted). */
+void linear_backward_cpu(float *dx /* (N, IN) or NULL */, float *dw /* (OUT, IN) or NULL */,
+                         float *db /* (OUT) or NULL */, const float *dy /* (N, OUT) */, const float *x /* (N, IN) */,
+                         const float *w /* (OUT, IN) */, int N, int IN, int OUT);
+NX_CUDA_TWIN void linear_backward_cuda(float *dx, float *dw, float *db, const float *dy, const float *x,
+                                       const float *w, int N, int IN, int OUT);
 
 #endif

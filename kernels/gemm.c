@@ -1,0 +1,328 @@
+/* gemm.c: blocked, packed SGEMM on the CPU (row-major), after Goto and BLIS.
+ *
+ *     C (M, N) = alpha * op(A) (M, K) * op(B) (K, N) + beta * C
+ *
+ * The loops, outermost first (each block sized for one level of cache):
+ *
+ *   ic: rows of C in blocks as large as PACK_A_MAX allows (usually all of M):
+ *       that block of op(A) is packed once, all of K, MR rows per sliver
+ *   jc: columns of C in panels of NC       B panel (KC, NC) packed: lives in L2
+ *   pc: the K dimension in slices of KC
+ *   ir: MR rows at a time                  A sliver (KC, MR): lives in L1
+ *   jr: NR columns at a time               B sliver (KC, NR): streamed from L2
+ *     micro-kernel: the MR x NR tile of C, summed over KC
+ *
+ * Packing A once per call (not once per column panel) matters for the
+ * convolution's products, whose B is often much wider than one panel; a
+ * caller that multiplies the same A many times (the convolution's weights,
+ * once per image) packs it itself with sgemm_pack_a_cpu and calls
+ * sgemm_packed_a_cpu.
+ *
+ * Packing copies op(A) and op(B) into the exact order the micro-kernel reads
+ * them (A: MR values of one column after another; B: NR values of one row
+ * after another), so transposes, leading dimensions and ragged edges are
+ * handled once, in the packing, and the micro-kernel only ever sees
+ * contiguous, zero-padded MR x KC and KC x NR slivers.
+ *
+ * The micro-kernel is plain C with fixed trip counts: a (MR, NR) = (12, 32)
+ * accumulator array updated by acc[i][j] += a[i] * b[j]. At -O3 GCC unrolls
+ * the i loop, vectorises the j loop into two 16-float AVX-512 registers and
+ * keeps all 24 accumulators in registers: per k, 2 vector loads of B,
+ * 12 broadcasts of A and 24 fused multiply-adds. On a machine without
+ * AVX-512 the same code becomes AVX2 (or SSE) with spilled accumulators: still
+ * correct, just slower.
+ *
+ * Threads: called from outside a parallel region, a team of threads packs
+ * the B panel and the A block together, then splits the NR-column slivers of
+ * the panel between them (or the MR-row slivers when the panel is narrow).
+ * Called from inside a parallel region (the convolution runs one image per
+ * thread) it runs on the calling thread alone. Packing buffers are per
+ * calling thread and kept between calls.
+ */
+#include "kernels/kernels.h"
+#include "tensor/common.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Ask GCC to use full 512-bit vectors where the target has them
+ * (-march=native on AVX-512 machines otherwise prefers 256-bit). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
+#pragma GCC target("prefer-vector-width=512")
+#endif
+
+#ifndef MR
+#define MR SGEMM_MR
+#endif
+#define NR SGEMM_NR
+#define KC SGEMM_KC
+#ifndef NC_THREAD
+#define NC_THREAD 512
+#endif
+
+/* ---- the micro-kernel -------------------------------------------------- */
+
+/* c (MR, NR) with row stride ldc = alpha * sum_k pa[k] (outer) pb[k] + beta * c */
+static void micro_kernel(int kc, const float *restrict pa /* (kc, MR) */, const float *restrict pb /* (kc, NR) */,
+                         float *restrict c /* (MR, ldc) */, int ldc, float alpha, float beta) {
+    float acc[MR][NR] = {{0}};
+    for (int k = 0; k < kc; k++) {
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < NR; j++) acc[i][j] = fmaf(pa[i], pb[j], acc[i][j]);
+        pa += MR;
+        pb += NR;
+    }
+    if (beta == 0.0f) {
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < NR; j++) c[(size_t)i * ldc + j] = alpha * acc[i][j];
+    } else if (beta == 1.0f) {
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < NR; j++) c[(size_t)i * ldc + j] += alpha * acc[i][j];
+    } else {
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < NR; j++) c[(size_t)i * ldc + j] = alpha * acc[i][j] + beta * c[(size_t)i * ldc + j];
+    }
+}
+
+/* A ragged tile (mr <= MR rows, nr <= NR columns): compute the full tile
+ * into a buffer, then merge the valid part. */
+static void micro_kernel_edge(int kc, const float *pa, const float *pb, float *c, int ldc, float alpha, float beta,
+                              int mr, int nr) {
+    float t[MR * NR];
+    micro_kernel(kc, pa, pb, t, NR, alpha, 0.0f);
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + (size_t)i * ldc;
+        const float *ti = t + i * NR;
+        if (beta == 0.0f)
+            for (int j = 0; j < nr; j++) ci[j] = ti[j];
+        else
+            for (int j = 0; j < nr; j++) ci[j] = ti[j] + beta * ci[j];
+    }
+}
+
+/* ---- packing ----------------------------------------------------------- */
+
+/* One A sliver: dst[k][r] = op(A)[i + r][p + k] for r < mr, 0 for mr <= r < MR. */
+static void pack_a_sliver(float *restrict dst /* (kc, MR) */, const float *A, int lda, bool trans, int i, int p,
+                          int mr, int kc) {
+    if (trans) { /* op(A)[i + r][p + k] = A[(p + k) * lda + i + r]: contiguous in r */
+        for (int k = 0; k < kc; k++) {
+            const float *src = A + (size_t)(p + k) * lda + i;
+            float *d = dst + k * MR;
+            if (mr == MR) {
+                memcpy(d, src, MR * sizeof(float)); /* constant size: inlined as vector moves */
+            } else {
+                for (int r = 0; r < MR; r++) d[r] = r < mr ? src[r] : 0.0f;
+            }
+        }
+    } else { /* op(A)[i + r][p + k] = A[(i + r) * lda + p + k]: contiguous in k */
+        const float *rows[MR];
+        for (int r = 0; r < MR; r++) rows[r] = A + (size_t)(i + (r < mr ? r : 0)) * lda + p;
+        for (int k = 0; k < kc; k++) {
+            float *d = dst + k * MR;
+            for (int r = 0; r < MR; r++) d[r] = r < mr ? rows[r][k] : 0.0f;
+        }
+    }
+}
+
+/* One B sliver: dst[k][c] = op(B)[p + k][j + c] for c < nr, 0 for nr <= c < NR. */
+static void pack_b_sliver(float *restrict dst /* (kc, NR) */, const float *B, int ldb, bool trans, int p, int j,
+                          int nr, int kc) {
+    if (!trans) { /* op(B)[p + k][j + c] = B[(p + k) * ldb + j + c]: contiguous in c */
+        for (int k = 0; k < kc; k++) {
+            const float *src = B + (size_t)(p + k) * ldb + j;
+            float *d = dst + k * NR;
+            if (nr == NR) {
+                memcpy(d, src, NR * sizeof(float)); /* constant size: inlined as vector moves */
+            } else {
+                for (int c = 0; c < NR; c++) d[c] = c < nr ? src[c] : 0.0f;
+            }
+        }
+    } else { /* op(B)[p + k][j + c] = B[(j + c) * ldb + p + k]: contiguous in k */
+        for (int c = 0; c < nr; c++) {
+            const float *src = B + (size_t)(j + c) * ldb + p;
+            for (int k = 0; k < kc; k++) dst[k * NR + c] = src[k];
+        }
+        for (int c = nr; c < NR; c++)
+            for (int k = 0; k < kc; k++) dst[k * NR + c] = 0;
+    }
+}
+
+/* Packed A of (mc, K): K in slices of KC; slice pc holds the MR-row slivers
+ * one after another, each (kc, MR). Slice pc starts at pc * round_up(mc, MR). */
+static int round_up(int n, int m) { return (n + m - 1) / m * m; }
+
+size_t sgemm_packed_a_floats(int M, int K) { return (size_t)round_up(M, MR) * K; }
+
+/* Slivers s in [s0, s1) of the (n_slices x n_ir) grid, slice-major. */
+static void pack_a_range(float *pa, bool trans_a, int mc, int K, const float *A, int lda, int i0, int s0, int s1) {
+    int n_ir = (mc + MR - 1) / MR, mp = n_ir * MR;
+    for (int s = s0; s < s1; s++) {
+        int pc = s / n_ir * KC, ir = s % n_ir;
+        int kc = K - pc < KC ? K - pc : KC, mr = mc - ir * MR < MR ? mc - ir * MR : MR;
+        pack_a_sliver(pa + (size_t)pc * mp + (size_t)ir * kc * MR, A, lda, trans_a, i0 + ir * MR, pc, mr, kc);
+    }
+}
+
+static int n_a_slivers(int mc, int K) { return ((K + KC - 1) / KC) * ((mc + MR - 1) / MR); }
+
+/* ---- per-thread packing buffers ---------------------------------------- */
+
+static _Thread_local float *tl_pack;
+static _Thread_local size_t tl_pack_floats;
+
+static float *pack_buffer(size_t floats) {
+    if (floats > tl_pack_floats) {
+        free(tl_pack);
+        size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
+        tl_pack = aligned_alloc(64, bytes);
+        NX_CHECK(tl_pack, "sgemm: out of memory for %zu packing bytes", bytes);
+        tl_pack_floats = floats;
+    }
+    return tl_pack;
+}
+
+/* ---- the driver --------------------------------------------------------- */
+
+static void scale_c(float *C, int M, int N, int ldc, float beta) {
+    for (int i = 0; i < M; i++) {
+        float *ci = C + (size_t)i * ldc;
+        if (beta == 0.0f)
+            for (int j = 0; j < N; j++) ci[j] = 0;
+        else
+            for (int j = 0; j < N; j++) ci[j] *= beta;
+    }
+}
+
+/* Threads for a product of this size: 1 inside a parallel region or when small. */
+static int gemm_threads(int M, int N, int K) {
+    if (omp_in_parallel() || (double)M * N * K < 262144.0) return 1;
+    int nt = omp_get_max_threads();
+    int tiles = ((M + MR - 1) / MR) * ((N + NR - 1) / NR);
+    if (nt > tiles) nt = tiles;
+    return nt < 1 ? 1 : nt;
+}
+
+/* Rows [i0, i0 + mc) of C = alpha * A (packed) * B + ..., run by thread tid of
+ * a team of nt; pb (KC, nc_max) is shared by the team. */
+static void gemm_packed_thread(int tid, int nt, int i0, int mc, int N, int K, float alpha, const float *pa,
+                               const SgemmB *B, const SgemmC *C, float *pb, int nc_max) {
+    int n_ir = (mc + MR - 1) / MR, mp = n_ir * MR;
+    for (int jc = 0; jc < N; jc += nc_max) {
+        int nc = N - jc < nc_max ? N - jc : nc_max;
+        int n_jr = (nc + NR - 1) / NR;
+        for (int pc = 0; pc < K; pc += KC) {
+            int kc = K - pc < KC ? K - pc : KC;
+            for (int s = tid; s < n_jr; s += nt) {
+                int nr = nc - s * NR < NR ? nc - s * NR : NR;
+                float *dst = pb + (size_t)s * kc * NR;
+                if (B->pack)
+                    B->pack(B->ctx, dst, pc, jc + s * NR, kc, nr);
+                else
+                    pack_b_sliver(dst, B->B, B->ldb, B->trans_b, pc, jc + s * NR, nr, kc);
+            }
+            if (nt > 1) {
+#pragma omp barrier
+            }
+            /* Split the tiles: by column slivers when there are enough, else by row slivers. */
+            int jr0 = 0, jr1 = n_jr, ir0 = 0, ir1 = n_ir;
+            if (n_jr >= nt) {
+                jr0 = (int)((int64_t)n_jr * tid / nt);
+                jr1 = (int)((int64_t)n_jr * (tid + 1) / nt);
+            } else {
+                ir0 = (int)((int64_t)n_ir * tid / nt);
+                ir1 = (int)((int64_t)n_ir * (tid + 1) / nt);
+            }
+            const float *pa_slice = pa + (size_t)pc * mp;
+            float beta = pc == 0 ? C->beta : 1.0f; /* later K slices add to the first */
+            for (int ir = ir0; ir < ir1; ir++) {
+                int mr = mc - ir * MR < MR ? mc - ir * MR : MR;
+                const float *a = pa_slice + (size_t)ir * kc * MR;
+                for (int jr = jr0; jr < jr1; jr++) {
+                    int nr = nc - jr * NR < NR ? nc - jr * NR : NR;
+                    const float *b = pb + (size_t)jr * kc * NR;
+                    if (C->store) {
+                        float tile[MR * NR];
+                        micro_kernel(kc, a, b, tile, NR, alpha, 0.0f);
+                        C->store(C->ctx, tile, i0 + ir * MR, jc + jr * NR, mr, nr, pc == 0);
+                        continue;
+                    }
+                    float *c = C->C + (size_t)(i0 + ir * MR) * C->ldc + jc + jr * NR;
+                    if (mr == MR && nr == NR)
+                        micro_kernel(kc, a, b, c, C->ldc, alpha, beta);
+                    else
+                        micro_kernel_edge(kc, a, b, c, C->ldc, alpha, beta, mr, nr);
+                }
+            }
+            if (nt > 1) {
+#pragma omp barrier
+            }
+        }
+    }
+}
+
+void sgemm_pack_a_cpu(float *pa, bool trans_a, int M, int K, const float *A, int lda) {
+    int n = n_a_slivers(M, K);
+#pragma omp parallel if (!omp_in_parallel() && (int64_t)M * K > (1 << 18))
+    {
+        int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+        pack_a_range(pa, trans_a, M, K, A, lda, 0, (int)((int64_t)n * tid / nt), (int)((int64_t)n * (tid + 1) / nt));
+    }
+}
+
+void sgemm_packed_cpu(int M, int N, int K, float alpha, const float *pa, SgemmB B, SgemmC C) {
+    if (M <= 0 || N <= 0) return;
+    NX_CHECK(K > 0 || !C.store, "sgemm_packed: K = 0 with a store function");
+    if (K == 0 || alpha == 0.0f) {
+        if (C.beta != 1.0f) scale_c(C.C, M, N, C.ldc, C.beta);
+        return;
+    }
+    int nt = gemm_threads(M, N, K), nc_max = NC_THREAD * nt;
+    if (C.store && C.serial_store) nt = 1;
+    float *pb = pack_buffer((size_t)KC * nc_max);
+    if (nt == 1) {
+        gemm_packed_thread(0, 1, 0, M, N, K, alpha, pa, &B, &C, pb, nc_max);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    gemm_packed_thread(omp_get_thread_num(), omp_get_num_threads(), 0, M, N, K, alpha, pa, &B, &C, pb, nc_max);
+}
+
+/* Rows of A packed at a time: all of them unless the packed block would pass
+ * PACK_A_MAX floats (very large linear layers). */
+#define PACK_A_MAX (1 << 21)
+
+void sgemm_cpu(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+               int ldb, float beta, float *C, int ldc) {
+    NX_CHECK(M >= 0 && N >= 0 && K >= 0, "sgemm: negative size M=%d N=%d K=%d", M, N, K);
+    if (M == 0 || N == 0) return;
+    if (K == 0 || alpha == 0.0f) {
+        if (beta != 1.0f) scale_c(C, M, N, ldc, beta);
+        return;
+    }
+    int mc_max = PACK_A_MAX / K / MR * MR;
+    if (mc_max < MR) mc_max = MR;
+    if (mc_max > round_up(M, MR)) mc_max = round_up(M, MR);
+    int nt = gemm_threads(M, N, K), nc_max = NC_THREAD * nt;
+    float *pa = pack_buffer(sgemm_packed_a_floats(mc_max, K) + (size_t)KC * nc_max);
+    float *pb = pa + sgemm_packed_a_floats(mc_max, K);
+    SgemmB b = {.B = B, .ldb = ldb, .trans_b = trans_b};
+    SgemmC c = {.C = C, .ldc = ldc, .beta = beta};
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int tid = omp_get_thread_num(), team = omp_get_num_threads();
+        for (int ic = 0; ic < M; ic += mc_max) {
+            int mc = M - ic < mc_max ? M - ic : mc_max;
+            int n = n_a_slivers(mc, K);
+            const float *Ai = trans_a ? A + ic : A + (size_t)ic * lda;
+            pack_a_range(pa, trans_a, mc, K, Ai, lda, 0, (int)((int64_t)n * tid / team),
+                         (int)((int64_t)n * (tid + 1) / team));
+            if (team > 1) {
+#pragma omp barrier
+            }
+            gemm_packed_thread(tid, team, ic, mc, N, K, alpha, pa, &b, &c, pb, nc_max);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+/* suite_gemm.c: the compute core against plain double-precision loops.
+ *
+ *   sgemm:  all four transpose combinations; alpha and beta (beta == 0 must
+ *           ignore NaN in C); odd sizes (1x1x1, 17x33x65, 128x257x300, sizes
+ *           crossing every block boundary of kernels/gemm.c); row strides
+ *           larger than the width; called from inside a parallel region
+ *           (the one-thread path the convolution uses).
+ *   im2col: col2im is its adjoint (<col2im(c), x> == <c, im2col(x)>).
+ *   conv2d: forward and backward kernels against a direct convolution, on
+ *           the shapes that take each path of kernels/conv.c (images shared
+ *           between threads, several images per GEMM, a batch too small to
+ *           share, groups, depthwise), checking that backward adds.
+ */
+#include "tests/testlib.h"
+#include "kernels/kernels.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static float *rand_buf(size_t n, float lo, float hi) {
+    Tensor *t = test_uniform(1, (int[]){(int)n}, lo, hi);
+    return t->data;
+}
+
+/* ---- sgemm --------------------------------------------------------------- */
+
+/* Checks C = alpha op(A) op(B) + beta C0 element by element against double
+ * loops, with the tolerance scaled by sum |alpha a b| + |beta c0|. Returns
+ * the number of mismatches. */
+static int check_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, float beta, int pad, bool nan_c,
+                       bool in_parallel) {
+    int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+    size_t a_n = (size_t)(ta ? K : M) * lda, b_n = (size_t)(tb ? N : K) * ldb, c_n = (size_t)M * ldc;
+    float *A = rand_buf(a_n, -1, 1), *B = rand_buf(b_n, -1, 1), *C = rand_buf(c_n, -1, 1);
+    float *C0 = nx_malloc(c_n * sizeof(float));
+    if (nan_c)
+        for (size_t i = 0; i < c_n; i++) C[i] = NAN;
+    for (size_t i = 0; i < c_n; i++) C0[i] = C[i];
+    if (in_parallel) {
+#pragma omp parallel num_threads(2)
+        {
+#pragma omp single
+            sgemm_cpu(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        }
+    } else {
+        sgemm_cpu(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    }
+    int bad = 0;
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < ldc; j++) {
+            float got = C[(size_t)i * ldc + j];
+            if (j >= N) { /* the padding between rows is untouched */
+                float was = C0[(size_t)i * ldc + j];
+                if (!(got == was || (isnan(got) && isnan(was)))) bad++;
+                continue;
+            }
+            double ref = 0, mag = 0;
+            for (int k = 0; k < K; k++) {
+                double a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                double b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                ref += a * b;
+                mag += fabs(a * b);
+            }
+            ref *= alpha;
+            mag *= fabs(alpha);
+            if (beta != 0) {
+                ref += (double)beta * C0[(size_t)i * ldc + j];
+                mag += fabs((double)beta * C0[(size_t)i * ldc + j]);
+            }
+            if (!(fabs(got - ref) <= 1e-4 * mag + 1e-6)) {
+                if (bad < 3)
+                    fprintf(stderr, "sgemm ta=%d tb=%d %dx%dx%d alpha=%g beta=%g: C[%d][%d] = %g, want %g\n", ta, tb,
+                            M, N, K, alpha, beta, i, j, got, ref);
+                bad++;
+            }
+        }
+    }
+    free(C0);
+    nx_step_reset();
+    return bad;
+}
+
+static const int g_sizes[][3] = {
+    {1, 1, 1}, {17, 33, 65}, {128, 257, 300}, {5, 100, 3}, {300, 7, 513}, /* M > MC, K > 2 KC */
+    {13, 1100, 40},                                                      /* N > one column panel */
+    {24, 64, 256},                                                       /* exact multiples of MR, NR, KC */
+};
+
+START_TEST(test_sgemm_transposes) { /* _i: ta + 2 tb */
+    bool ta = _i & 1, tb = _i & 2;
+    int bad = 0;
+    for (size_t s = 0; s < sizeof g_sizes / sizeof g_sizes[0]; s++) {
+        int M = g_sizes[s][0], N = g_sizes[s][1], K = g_sizes[s][2];
+        bad += check_sgemm(ta, tb, M, N, K, 1.0f, 0.0f, 0, false, false);
+        bad += check_sgemm(ta, tb, M, N, K, 1.5f, 0.5f, 3, false, false); /* alpha, beta, ld > width */
+        bad += check_sgemm(ta, tb, M, N, K, -0.75f, 1.0f, 1, false, false);
+    }
+    ck_assert_msg(bad == 0, "sgemm ta=%d tb=%d: %d mismatches", ta, tb, bad);
+}
+END_TEST
+
+START_TEST(test_sgemm_beta0_ignores_nan) {
+    int bad = 0;
+    for (int t = 0; t < 4; t++) {
+        bad += check_sgemm(t & 1, t & 2, 17, 33, 65, 1.0f, 0.0f, 2, true, false);
+        bad += check_sgemm(t & 1, t & 2, 1, 1, 1, 2.0f, 0.0f, 0, true, false);
+    }
+    ck_assert_msg(bad == 0, "sgemm beta=0 with NaN in C: %d mismatches", bad);
+}
+END_TEST
+
+START_TEST(test_sgemm_in_parallel_region) {
+    int bad = 0;
+    for (int t = 0; t < 4; t++) bad += check_sgemm(t & 1, t & 2, 128, 257, 300, 1.0f, 0.5f, 1, false, true);
+    ck_assert_msg(bad == 0, "sgemm inside a parallel region: %d mismatches", bad);
+}
+END_TEST
+
+START_TEST(test_sgemm_degenerate) {
+    /* K == 0: C = beta C; alpha == 0: the same. M or N == 0: nothing touched. */
+    float C[6] = {1, 2, 3, 4, 5, 6}, A[1] = {NAN}, B[1] = {NAN};
+    sgemm_cpu(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 2.0f, C, 3);
+    for (int i = 0; i < 6; i++) ck_assert_float_eq(C[i], 2.0f * (i + 1));
+    for (int i = 0; i < 6; i++) C[i] = NAN;
+    sgemm_cpu(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.0f, C, 3);
+    for (int i = 0; i < 6; i++) ck_assert_float_eq(C[i], 0.0f);
+    sgemm_cpu(false, false, 0, 3, 4, 1.0f, A, 4, B, 3, 0.0f, C, 3);
+    ck_assert_float_eq(C[0], 0.0f);
+}
+END_TEST
+
+/* ---- im2col / col2im ------------------------------------------------------ */
+
+START_TEST(test_col2im_is_adjoint) {
+    const int cfg[][7] = {/* C, H, W, K, stride, pad, extra ld */
+                          {2, 7, 6, 3, 1, 1, 0}, {3, 9, 9, 4, 3, 2, 5}, {1, 5, 8, 5, 2, 0, 0}, {2, 4, 4, 1, 1, 0, 1}};
+    for (size_t t = 0; t < sizeof cfg / sizeof cfg[0]; t++) {
+        int C = cfg[t][0], H = cfg[t][1], W = cfg[t][2], K = cfg[t][3], s = cfg[t][4], p = cfg[t][5];
+        int OH = conv_out_size(H, K, s, p), OW = conv_out_size(W, K, s, p), ld = OH * OW + cfg[t][6];
+        int rows = C * K * K;
+        float *x = rand_buf((size_t)C * H * W, -1, 1), *c = rand_buf((size_t)rows * ld, -1, 1);
+        float *col = rand_buf((size_t)rows * ld, 0, 0), *xt = rand_buf((size_t)C * H * W, 0, 0);
+        im2col_cpu(col, x, C, H, W, K, K, s, p, ld);
+        col2im_cpu(xt, c, C, H, W, K, K, s, p, ld);
+        double lhs = 0, rhs = 0;
+        for (int r = 0; r < rows; r++)
+            for (int l = 0; l < OH * OW; l++) lhs += (double)c[(size_t)r * ld + l] * col[(size_t)r * ld + l];
+        for (int i = 0; i < C * H * W; i++) rhs += (double)xt[i] * x[i];
+        ck_assert_msg(fabs(lhs - rhs) <= 1e-4 * (1 + fabs(lhs)), "case %zu: <c, im2col x> %g, <col2im c, x> %g", t,
+                      lhs, rhs);
+        /* one entry by the definition */
+        int r = rows - 1, l = OH * OW - 1, cc = r / (K * K), kh = r / K % K, kw = r % K;
+        int ih = (l / OW) * s - p + kh, iw = (l % OW) * s - p + kw;
+        float want = ih >= 0 && ih < H && iw >= 0 && iw < W ? x[((size_t)cc * H + ih) * W + iw] : 0.0f;
+        ck_assert_float_eq(col[(size_t)r * ld + l], want);
+        nx_step_reset();
+    }
+}
+END_TEST
+
+/* ---- conv2d kernels against a direct convolution --------------------------- */
+
+typedef struct {
+    int N, C, H, W, O, K, s, p, g;
+    bool bias;
+} ConvCfg;
+
+static const ConvCfg g_conv[] = {
+    {5, 3, 9, 7, 4, 3, 1, 1, 1, true},   /* images shared between 2 threads, unevenly */
+    {6, 8, 3, 3, 16, 3, 1, 1, 1, true},  /* 3x3 outputs: several images per GEMM */
+    {1, 4, 10, 10, 6, 3, 2, 1, 2, false}, /* one image: the threaded GEMM; groups */
+    {3, 2, 8, 8, 3, 5, 1, 2, 1, true},   /* 3 images, 2 threads: image by image */
+    {4, 3, 8, 9, 3, 3, 2, 1, 3, true},   /* depthwise, stride 2 */
+    {2, 6, 6, 6, 4, 3, 1, 0, 2, true},   /* groups, no padding */
+    {8, 1, 28, 28, 20, 5, 1, 0, 1, true}, /* LeNet's conv1 on 8 images */
+};
+
+static int conv_check(const char *what, const float *got, const double *want, const double *mag, size_t n) {
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs(got[i] - want[i]) <= 1e-4 * mag[i] + 1e-5)) {
+            if (bad < 3) fprintf(stderr, "conv2d %s[%zu] = %g, want %g\n", what, i, got[i], want[i]);
+            bad++;
+        }
+    return bad;
+}
+
+START_TEST(test_conv2d_vs_direct) {
+    const ConvCfg *c = &g_conv[_i];
+    int N = c->N, C = c->C, H = c->H, W = c->W, O = c->O, K = c->K, s = c->s, p = c->p, g = c->g;
+    int Cg = C / g, Og = O / g, OH = conv_out_size(H, K, s, p), OW = conv_out_size(W, K, s, p);
+    size_t nx = (size_t)N * C * H * W, nw = (size_t)O * Cg * K * K, ny = (size_t)N * O * OH * OW;
+    float *x = rand_buf(nx, -1, 1), *w = rand_buf(nw, -1, 1), *b = c->bias ? rand_buf(O, -1, 1) : NULL;
+    float *dy = rand_buf(ny, -1, 1), *y = rand_buf(ny, 5, 6);
+    /* backward adds: start the gradients from known values */
+    float *dx = rand_buf(nx, -1, 1), *dw = rand_buf(nw, -1, 1), *db = rand_buf(O, -1, 1);
+    double *ry = calloc(ny, sizeof(double)), *my = calloc(ny, sizeof(double));
+    double *rdx = calloc(nx, sizeof(double)), *mdx = calloc(nx, sizeof(double));
+    double *rdw = calloc(nw, sizeof(double)), *mdw = calloc(nw, sizeof(double));
+    double *rdb = calloc(O, sizeof(double)), *mdb = calloc(O, sizeof(double));
+    for (size_t i = 0; i < nx; i++) rdx[i] = dx[i], mdx[i] = fabs(dx[i]);
+    for (size_t i = 0; i < nw; i++) rdw[i] = dw[i], mdw[i] = fabs(dw[i]);
+    float *dw0 = rand_buf(nw, 0, 0);
+    for (size_t i = 0; i < nw; i++) dw0[i] = dw[i];
+    for (int o = 0; o < O; o++) rdb[o] = db[o], mdb[o] = fabs(db[o]);
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++)
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < OW; ow++) {
+                    size_t yi = (((size_t)n * O + o) * OH + oh) * OW + ow;
+                    double acc = b ? b[o] : 0, mag = b ? fabs(b[o]) : 0, d = dy[yi];
+                    for (int ci = 0; ci < Cg; ci++)
+                        for (int kh = 0; kh < K; kh++)
+                            for (int kw = 0; kw < K; kw++) {
+                                int ih = oh * s - p + kh, iw = ow * s - p + kw;
+                                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                                size_t xi = (((size_t)n * C + (size_t)(o / Og) * Cg + ci) * H + ih) * W + iw;
+                                size_t wi = (((size_t)o * Cg + ci) * K + kh) * K + kw;
+                                acc += (double)w[wi] * x[xi];
+                                mag += fabs((double)w[wi] * x[xi]);
+                                rdx[xi] += d * w[wi];
+                                mdx[xi] += fabs(d * w[wi]);
+                                rdw[wi] += d * x[xi];
+                                mdw[wi] += fabs(d * x[xi]);
+                            }
+                    ry[yi] = acc;
+                    my[yi] = mag;
+                    rdb[o] += d;
+                    mdb[o] += fabs(d);
+                }
+    conv2d_forward_cpu(y, x, w, b, N, C, H, W, O, K, K, s, p, g);
+    conv2d_backward_cpu(dx, dw, c->bias ? db : NULL, dy, x, w, N, C, H, W, O, K, K, s, p, g);
+    int bad = conv_check("y", y, ry, my, ny) + conv_check("dx", dx, rdx, mdx, nx) +
+              conv_check("dw", dw, rdw, mdw, nw);
+    if (c->bias) bad += conv_check("db", db, rdb, mdb, O);
+    /* dw alone (dx and db not wanted), from zero: the same gradient */
+    float *dw2 = rand_buf(nw, 0, 0);
+    conv2d_backward_cpu(NULL, dw2, NULL, dy, x, w, N, C, H, W, O, K, K, s, p, g);
+    for (size_t i = 0; i < nw; i++) rdw[i] -= dw0[i];
+    bad += conv_check("dw alone", dw2, rdw, mdw, nw);
+    free(ry), free(my), free(rdx), free(mdx), free(rdw), free(mdw), free(rdb), free(mdb);
+    nx_step_reset();
+    ck_assert_msg(bad == 0, "conv2d case %d (N%d C%d %dx%d O%d k%d s%d p%d g%d): %d mismatches", _i, N, C, H, W, O,
+                  K, s, p, g, bad);
+}
+END_TEST
+
+Suite *suite_gemm(void) {
+    Suite *s = suite_create("gemm");
+    TCase *tc = tcase_create("sgemm");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_sgemm_transposes, 0, 4);
+    tcase_add_test(tc, test_sgemm_beta0_ignores_nan);
+    tcase_add_test(tc, test_sgemm_in_parallel_region);
+    tcase_add_test(tc, test_sgemm_degenerate);
+    suite_add_tcase(s, tc);
+    TCase *tc2 = tcase_create("conv");
+    tcase_set_timeout(tc2, 120);
+    tcase_add_test(tc2, test_col2im_is_adjoint);
+    tcase_add_loop_test(tc2, test_conv2d_vs_direct, 0, (int)(sizeof g_conv / sizeof g_conv[0]));
+    suite_add_tcase(s, tc2);
+    return s;
+}
