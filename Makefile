@@ -19,7 +19,8 @@ else
 CUDA ?= 1
 endif
 
-BUILD ?= build
+# CPU-only and CUDA objects differ (-DNX_WITH_CUDA): separate folders.
+BUILD ?= $(if $(filter 1,$(CUDA)),build-cuda,build)
 CC ?= cc
 OPT ?= -O3 -march=native
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -MMD -MP -fopenmp
@@ -108,6 +109,6 @@ bench-nice-lambda: deps $(BIN)
 	sh bench/nice_lambda.sh bench/results
 
 clean:
-	rm -rf build build-san bin
+	rm -rf build build-cuda build-san bin
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

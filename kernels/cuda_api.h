@@ -26,6 +26,10 @@ void nx_cuda_sync(void);
 /* Called after every kernel launch by the op dispatch: checks the last
  * error, and with DEBUG_SYNC=1 synchronises and names the failing op. */
 void nx_cuda_after_launch(const char *op);
+/* Allow TF32 tensor cores in sgemm_cuda (off by default; NX_CUDA_TF32=1 also turns it on): for benches. */
+void sgemm_cuda_allow_tf32(bool on);
+/* Defined in kernels/cuda_link.cu: referencing it links every CUDA twin. */
+int nx_cuda_kernels_link(void);
 
 #ifdef __cplusplus
 }

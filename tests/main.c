@@ -20,7 +20,8 @@
     X(optim)      \
     X(data)       \
     X(models)     \
-    X(nice)
+    X(nice)       \
+    X(cuda)
 
 #define DECLARE(name) Suite *suite_##name(void) __attribute__((weak));
 SUITES(DECLARE)
