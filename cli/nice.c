@@ -63,7 +63,7 @@ static int nice_train_cmd(int argc, char **argv) {
         {"background", OPT_STR, &background, "blocks (eq. 13, default) | zero (x*z, the authors' MNIST code)"},
         {"test-mask", OPT_STR, &test_mask, "paper (eq. 12, sigmoid(la/beta), default) | l0 (sigmoid(la))"},
         {"beta", OPT_FLOAT, &beta, "hard-concrete temperature (default 2/3; the authors' code 0.66)"},
-        {"capacity-norm", OPT_STR, &cap_norm, "L_C as a per-pixel mean (default) | sum per image"},
+        {"capacity-norm", OPT_STR, &cap_norm, "L_C: mean per pixel (default, the NICE code) | sum per image | dataset (L0 code: sum / N)"},
         {"smooth-norm", OPT_STR, &smooth_norm, "L_S as a sum per image (default) | mean per pixel"},
         {"generator", OPT_STR, &gen_arch, "auto | mnist | cifar | caltech (Table 1; default auto)"},
         {"finetune", OPT_STR, &c.finetune, "classifier prefixes to train too, e.g. fc1,fc2 (default: frozen)"},
@@ -89,11 +89,13 @@ static int nice_train_cmd(int argc, char **argv) {
         return 2;
     }
     if (parse_choice("background", background, "blocks", "zero", &bg) || parse_choice("test-mask", test_mask, "paper", "l0", &tm) ||
-        parse_choice("capacity-norm", cap_norm, "mean", "sum", &cn) || parse_choice("smooth-norm", smooth_norm, "sum", "mean", &sn))
+        parse_choice("smooth-norm", smooth_norm, "sum", "mean", &sn))
         return 2;
+    if (strcmp(cap_norm, "dataset") == 0) cn = 2;
+    else if (parse_choice("capacity-norm", cap_norm, "mean", "sum", &cn)) return 2;
     c.background = bg ? NICE_BG_ZERO : NICE_BG_BLOCKS;
     c.hc.test_mask = tm ? NICE_TEST_L0 : NICE_TEST_PAPER;
-    c.hc.capacity_norm = cn ? NICE_NORM_SUM : NICE_NORM_MEAN;
+    c.hc.capacity_norm = cn == 2 ? NICE_NORM_DATASET : cn ? NICE_NORM_SUM : NICE_NORM_MEAN;
     c.hc.smooth_norm = sn ? NICE_NORM_MEAN : NICE_NORM_SUM;
     c.hc.beta = beta;
     c.quiet = json;

@@ -108,7 +108,7 @@ int train_state_load(const char *path, Optimizer *o, TrainState *st) {
         goto done;
     }
     for (int k = 0; k < slots; k++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "state%d", k);
         const StTensorInfo *ti = safetensors_find(&sf, name);
         if (!ti || ti->numel != (int64_t)s->total || strcmp(ti->dtype, "F32") != 0) {
@@ -125,7 +125,7 @@ int train_state_load(const char *path, Optimizer *o, TrainState *st) {
     free(counts);
     float *host = nx_malloc(s->total * sizeof(float));
     for (int k = 0; k < slots; k++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "state%d", k);
         if (safetensors_read_raw(&sf, safetensors_find(&sf, name), host) != 0) {
             free(host);

@@ -71,6 +71,11 @@ static Tensor *normalise(Tensor *per_pixel_or_image, NiceNorm norm, int64_t pixe
 
 Tensor *nice_capacity_loss(const HardConcrete *hc, Tensor *log_alpha) {
     int64_t pixels = log_alpha->numel / log_alpha->shape[0];
+    if (hc->capacity_norm == NICE_NORM_DATASET) {
+        NX_CHECK(hc->dataset_size > 0, "capacity norm 'dataset' needs HardConcrete.dataset_size");
+        Tensor *per_image_sum = normalise(hc_prob_nonzero(hc, log_alpha), NICE_NORM_SUM, pixels, false);
+        return nx_scale(per_image_sum, 1.0f / (float)hc->dataset_size, 0.0f);
+    }
     return normalise(hc_prob_nonzero(hc, log_alpha), hc->capacity_norm, pixels, false);
 }
 

@@ -23,6 +23,9 @@ typedef enum {
 typedef enum {
     NICE_NORM_MEAN, /* mean over pixels and images */
     NICE_NORM_SUM,  /* sum over the pixels of an image, mean over images */
+    NICE_NORM_DATASET, /* L_C only: the per-image sum divided by the number of
+                        * training images, as Louizos et al.'s L0 code divides
+                        * its penalty by N (HardConcrete.dataset_size) */
 } NiceNorm;
 
 typedef struct {
@@ -31,6 +34,7 @@ typedef struct {
     NiceTestMask test_mask;  /* default NICE_TEST_PAPER */
     NiceNorm capacity_norm;  /* L_C: default NICE_NORM_MEAN (the authors' code) */
     NiceNorm smooth_norm;    /* L_S: default NICE_NORM_SUM (eq. 9 as printed) */
+    int64_t dataset_size;    /* N for NICE_NORM_DATASET */
 } HardConcrete;
 
 HardConcrete hc_default(void);

@@ -94,6 +94,9 @@ NiceStats nice_evaluate(Generator *g, Model *m, const Dataset *d, const NiceConf
 int nice_train(Generator *g, Model *m, const Dataset *train, const Dataset *test, const NiceConfig *c,
                NiceStats *out) {
     if (set_finetune(m, c->finetune) != 0) return -1;
+    NiceConfig cc = *c; /* the L0-code normalisation divides by the training-set size */
+    if (cc.hc.dataset_size <= 0) cc.hc.dataset_size = c->limit > 0 && c->limit < train->n ? c->limit : train->n;
+    c = &cc;
     Optimizer *opt_g = make_optimizer(&g->params, c, c->lr);
     Optimizer *opt_d = c->finetune && *c->finetune
                            ? make_optimizer(&m->params, c, c->finetune_lr > 0 ? c->finetune_lr : c->lr)
@@ -204,7 +207,8 @@ int nice_save(const char *path, const Generator *g, const Model *m, const NiceCo
                           "zeta", v[10],
                           "background", c->background == NICE_BG_ZERO ? "zero" : "blocks",
                           "test_mask", c->hc.test_mask == NICE_TEST_L0 ? "l0" : "paper",
-                          "capacity_norm", c->hc.capacity_norm == NICE_NORM_SUM ? "sum" : "mean",
+                          "capacity_norm", c->hc.capacity_norm == NICE_NORM_SUM ? "sum"
+                                           : c->hc.capacity_norm == NICE_NORM_DATASET ? "dataset" : "mean",
                           "smooth_norm", c->hc.smooth_norm == NICE_NORM_MEAN ? "mean" : "sum",
                           "finetune", c->finetune ? c->finetune : "",
                           "dataset", dataset ? dataset : ""};
@@ -272,7 +276,8 @@ int nice_load(const char *path, Generator *g, Model *m, NiceConfig *c, Device d)
     if ((s = safetensors_meta(&sf, "zeta"))) c->hc.zeta = strtof(s, NULL);
     if ((s = safetensors_meta(&sf, "background"))) c->background = strcmp(s, "zero") == 0 ? NICE_BG_ZERO : NICE_BG_BLOCKS;
     if ((s = safetensors_meta(&sf, "test_mask"))) c->hc.test_mask = strcmp(s, "l0") == 0 ? NICE_TEST_L0 : NICE_TEST_PAPER;
-    if ((s = safetensors_meta(&sf, "capacity_norm"))) c->hc.capacity_norm = strcmp(s, "sum") == 0 ? NICE_NORM_SUM : NICE_NORM_MEAN;
+    if ((s = safetensors_meta(&sf, "capacity_norm")))
+        c->hc.capacity_norm = strcmp(s, "sum") == 0 ? NICE_NORM_SUM : strcmp(s, "dataset") == 0 ? NICE_NORM_DATASET : NICE_NORM_MEAN;
     if ((s = safetensors_meta(&sf, "smooth_norm"))) c->hc.smooth_norm = strcmp(s, "mean") == 0 ? NICE_NORM_MEAN : NICE_NORM_SUM;
     if (generator_create(g, garch, gc, ghw, d) != 0) goto done;
     if (model_create(m, carch, classes, in_c, in_size, d) != 0) {

@@ -8,6 +8,11 @@
 #include "tests/testlib.h"
 #include "nice/nice.h"
 #include "tensor/rng.h"
+#include "data/dataset.h"
+#include "data/image.h"
+#include "eval/render.h"
+
+#include <stdio.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -128,6 +133,9 @@ START_TEST(test_capacity_and_smoothness_by_hand) {
     hc.smooth_norm = NICE_NORM_MEAN;
     ck_assert(fabs(nice_capacity_loss(&hc, la)->data[0] - 2.6) < 1e-5);
     ck_assert(fabs(nice_smooth_loss(&hc, la)->data[0] - 3.0 / 6) < 1e-5);
+    hc.capacity_norm = NICE_NORM_DATASET; /* the L0 code: per-image sum / N */
+    hc.dataset_size = 13;
+    ck_assert(fabs(nice_capacity_loss(&hc, la)->data[0] - 2.6 / 13) < 1e-6);
     /* two images: the batch is averaged */
     hc = hc_default();
     double y2[12] = {0.2, 0.4, 0.6, 0.8, 0.4, 0.2, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
@@ -194,6 +202,35 @@ START_TEST(test_generator_shapes) {
 }
 END_TEST
 
+/* On a real image (the first Fashion-MNIST test image, a 4x upsampled 112x112
+ * copy so that every b divides it), the PNG of the fully closed mixed image
+ * x_b shrinks strictly as b grows. */
+START_TEST(test_png_bytes_fall_with_block) {
+    Dataset d;
+    if (dataset_open(&d, "fashion-mnist", DATA_TEST, 0, 0) != 0) {
+        printf("test_png_bytes_fall_with_block skipped: %s\n", nx_error_msg());
+        return;
+    }
+    nx_step_reset();
+    Tensor *x = tensor_new4(NX_CPU, 1, 1, 28, 28);
+    dataset_get_float(&d, 0, x->data, NULL, NULL);
+    Tensor *big = nx_upsample_bilinear(x, 112, 112, false);
+    const int blocks[] = {1, 2, 4, 8, 16, 56, 112};
+    size_t prev = (size_t)-1;
+    uint8_t px[112 * 112];
+    for (int k = 0; k < 7; k++) {
+        Tensor *xb = nice_block_average(big, blocks[k]);
+        render_image(px, xb->data, 1, 112, 112, 0);
+        size_t bytes;
+        ck_assert_int_eq(png_encoded_size(px, 112, 112, 1, &bytes), 0);
+        ck_assert_msg(bytes < prev, "b = %d: %zu bytes, not fewer than %zu", blocks[k], bytes, prev);
+        prev = bytes;
+    }
+    nx_step_reset();
+    dataset_free(&d);
+}
+END_TEST
+
 Suite *suite_nice(void) {
     Suite *s = suite_create("nice");
     TCase *tc = tcase_create("nice");
@@ -204,6 +241,7 @@ Suite *suite_nice(void) {
     tcase_add_test(tc, test_capacity_and_smoothness_by_hand);
     tcase_add_test(tc, test_mixed_resolution);
     tcase_add_test(tc, test_generator_shapes);
+    tcase_add_test(tc, test_png_bytes_fall_with_block);
     suite_add_tcase(s, tc);
     return s;
 }
