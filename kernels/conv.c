@@ -18,30 +18,40 @@
  * (no bounds tests: the padding is in xp). The GEMM (kernels/gemm.c) packs
  * its B operand one sliver at a time, KC rows by NR columns, into a buffer
  * that stays in L1; here that packing reads xp directly through the two
- * tables (pack_cols for the forward pass, pack_cols_t for dW), so im2col and
- * packing are one pass over an image that is in cache, instead of writing
- * and re-reading a column matrix nine times larger. In the same way the GEMM
- * hands each finished tile to a function: for the forward pass it is
- * written to y (N, O, OH, OW) with the bias (store_out), for dX it is added
- * into the padded dx (store_col2im), so dcol is never stored either. The
- * weights are packed once per call (W_g for the forward pass, W_g^T for dX)
- * and shared by every image and thread.
+ * tables (pack_cols), so im2col and packing are one pass over an image that
+ * is in cache, instead of writing and re-reading a column matrix nine times
+ * larger. In the same way the GEMM hands each finished tile to a function:
+ * for the forward pass it is written to y (N, O, OH, OW) with the bias
+ * (store_out), for dX it is added into the padded dx (store_col2im), so dcol
+ * is never stored either. The weights are packed once per call and shared
+ * by every image and thread.
+ *
+ * Three refinements:
+ *  - dW reads col transposed (positions down the K of the product). From
+ *    NCHW that is a transposition per element; instead each chunk is copied
+ *    once channels-last (xpt), where col's rows in (kh, kw, c) order are
+ *    runs of channels: pack_cols_t copies 32 at a time. dW comes out with
+ *    its columns in that order, and is put back in the final sum.
+ *  - dX of a stride-1 layer with "same" padding, many channels and large
+ *    images is itself a convolution (the transposed one, dx_as_conv): a
+ *    GEMM with a long K whose tiles are whole output rows, instead of a
+ *    short-K GEMM whose every tile is scattered back by col2im.
+ *  - depthwise convolutions (groups == C == O: Gaussian blurs) are direct
+ *    loops: a GEMM with one output row per group would waste the
+ *    micro-kernel.
  *
  * Parallelism. A convolution's GEMMs are often small or skinny (LeNet's
  * conv1: Og = 20, Kg = 25, L = 576), so splitting one GEMM between threads
- * would cost more in synchronisation than it gains. Instead the threads take
- * chunks of images dynamically (a thread slowed down by other work on its
- * core hands its share over), each with its own buffers and, for dW, its
- * own accumulator, summed at the end; the GEMMs a thread calls run on that
- * thread alone (sgemm inside a parallel region). When the images are small
- * (VGG's 512-channel layers at 2x2), nb images go side by side so that each
- * GEMM has about TARGET_COLS columns. A batch too small to share out (fewer
- * images than threads) runs chunk by chunk with the threaded GEMM, and its
- * dX goes through an explicit column buffer and col2im_cpu (two threads
- * adding tiles into the same dx could collide).
- *
- * Depthwise convolutions (groups == C == O: Gaussian blurs) are direct loops:
- * a GEMM with one output row per group would waste the micro-kernel.
+ * would cost more than it gains. Instead the threads take chunks of images
+ * dynamically (a thread that the OS sets aside for a while, other programs
+ * sharing the cores, hands its share over), each with its own buffers and,
+ * for dW, its own accumulator, summed at the end; the GEMMs a thread calls
+ * run on that thread alone (sgemm inside a parallel region). When the
+ * images are small (VGG's 512-channel layers at 2x2), nb images go side by
+ * side so that each GEMM has about TARGET_COLS columns. A batch too small to
+ * share out (fewer images than threads) runs chunk by chunk with the
+ * threaded GEMM, and its dX by col2im goes through an explicit column buffer
+ * and col2im_cpu (two threads adding tiles into the same dx could collide).
  */
 #include "kernels/kernels.h"
 #include "tensor/tensor.h" /* workspace_get */
@@ -49,7 +59,13 @@
 #include <omp.h>
 #include <string.h>
 
+/* 512-bit vectors for the gathers of pack_cols / pack_cols_t (see kernels/gemm.c) */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
+#pragma GCC target("prefer-vector-width=512")
+#endif
+
 #define TARGET_COLS 256 /* GEMM columns per chunk, when the batch allows */
+#define NX_CONV_MAX_THREADS 256
 #define NR SGEMM_NR
 
 typedef struct {
@@ -85,13 +101,15 @@ typedef struct {
     /* shared */
     size_t pw;        /* floats: the packed weights of every group */
     size_t base, pos; /* ints: the im2col tables, padded to a multiple of NR */
+    size_t baset, post; /* ints: the same for the channels-last copy (dW) */
     /* per thread */
-    size_t xp;        /* floats: padded images of a chunk (nb, Cg, Hp, Wp), pad > 0 only */
+    size_t xp;        /* floats: padded images of a chunk (nb, Cg, Hp, Wp), pad > 0 only (forward) */
+    size_t xpt;       /* floats: the same channels last (nb, Hp, Wp, Cg) (dW) */
     size_t dxp;       /* floats: their gradient, pad > 0 only */
     size_t tmp;       /* floats: dY of a chunk gathered (Og, nb*L), nb > 1 only */
     size_t pdy;       /* floats: that dY packed as the A of the dW product */
     size_t col;       /* floats: dcol (Kg, nb*L) for dX when the GEMM is threaded */
-    size_t dw;        /* floats: private dW accumulator (threads >= 1) */
+    size_t dw;        /* floats: private dW accumulator, columns in (kh, kw, c) order */
     size_t per_thread;
 } ConvPlan;
 
@@ -102,6 +120,7 @@ static ConvPlan conv_plan(const ConvShape *s, bool backward, bool want_dx, bool 
     ConvPlan p = {0};
     int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (nt > s->N) nt = s->N;
+    if (nt > NX_CONV_MAX_THREADS) nt = NX_CONV_MAX_THREADS;
     if (nt < 1) nt = 1;
     /* Enough columns per GEMM, and at least two chunks per thread. */
     int nb = (TARGET_COLS + s->L - 1) / s->L;
@@ -120,20 +139,27 @@ static ConvPlan conv_plan(const ConvShape *s, bool backward, bool want_dx, bool 
     p.base = round16((size_t)(s->Kg + NR - 1) / NR * NR);
     p.pos = round16((cols + NR - 1) / NR * NR);
     bool gemm_threaded = nt == 1 && !omp_in_parallel() && omp_get_max_threads() > 1;
-    if (!backward || want_dw) p.xp = s->pad ? round16(padded) : 0;
+    if (!backward) p.xp = s->pad ? round16(padded) : 0;
     if (backward) {
+        p.baset = want_dw ? p.base : 0;
+        p.post = want_dw ? p.pos : 0;
+        p.xpt = want_dw ? round16(padded) : 0;
         p.dxp = want_dx && s->pad && !gemm_threaded ? round16(padded) : 0;
         p.tmp = nb > 1 ? round16((size_t)s->Og * cols) : 0;
         p.pdy = want_dw ? round16(sgemm_packed_a_floats(s->Og, (int)cols)) : 0;
         p.col = want_dx && gemm_threaded ? round16((size_t)s->Kg * cols) : 0;
-        p.dw = want_dw && nt > 1 ? round16((size_t)s->O * s->Kg) : 0;
+        p.dw = want_dw ? round16((size_t)s->O * s->Kg) : 0;
     }
-    p.per_thread = p.xp + p.dxp + p.tmp + p.pdy + p.col + p.dw;
+    p.per_thread = p.xp + p.xpt + p.dxp + p.tmp + p.pdy + p.col + p.dw;
     return p;
 }
 
-/* The im2col tables (see the top of the file); entries past the end are 0. */
-static void fill_tables(const ConvShape *s, const ConvPlan *p, int *base, int *pos) {
+/* The im2col tables (see the top of the file); entries past the end are 0.
+ * baset/post (when not NULL) index the channels-last copy xpt (nb, Hp, Wp, Cg),
+ * with the rows of col in (kh, kw, c) order: r' = (kh*KW + kw)*Cg + c. */
+static void fill_tables(const ConvShape *s, const ConvPlan *p, int *base, int *pos, int *baset, int *post) {
+    NX_CHECK((double)p->nb * s->Cg * p->Hp * p->Wp < 2147483647.0 && (double)p->nb * p->img < 2147483647.0,
+             "conv2d: %d images of %zu floats: too large for int offsets", p->nb, p->img);
     memset(base, 0, p->base * sizeof(int));
     memset(pos, 0, p->pos * sizeof(int));
     for (int r = 0; r < s->Kg; r++) {
@@ -143,6 +169,17 @@ static void fill_tables(const ConvShape *s, const ConvPlan *p, int *base, int *p
     for (int q = 0; q < p->nb * s->L; q++) {
         int i = q / s->L, oh = q % s->L / s->OW, ow = q % s->OW;
         pos[q] = (int)(i * p->img) + (oh * p->Wp + ow) * s->stride;
+    }
+    if (!baset) return;
+    memset(baset, 0, p->base * sizeof(int));
+    memset(post, 0, p->pos * sizeof(int));
+    for (int r = 0; r < s->Kg; r++) {
+        int c = r % s->Cg, kh = r / s->Cg / s->KW, kw = r / s->Cg % s->KW;
+        baset[r] = (kh * p->Wp + kw) * s->Cg + c;
+    }
+    for (int q = 0; q < p->nb * s->L; q++) {
+        int i = q / s->L, oh = q % s->L / s->OW, ow = q % s->OW;
+        post[q] = i * s->Cg * p->Hp * p->Wp + (oh * p->Wp + ow) * s->stride * s->Cg;
     }
 }
 
@@ -162,6 +199,24 @@ static void pad_images(float *xp, const float *x, int nb, const ConvShape *s, co
         }
 }
 
+/* xpt (nb, Hp, Wp, Cg) = x (nb images C*H*W apart, Cg channels each), channels last, zero border */
+static void pad_images_nhwc(float *xpt, const float *x, int nb, const ConvShape *s, const ConvPlan *p) {
+    size_t row = (size_t)p->Wp * s->Cg;
+    for (int i = 0; i < nb; i++) {
+        float *dst = xpt + (size_t)i * p->Hp * row;
+        memset(dst, 0, sizeof(float) * (size_t)s->pad * row);
+        for (int h = 0; h < s->H; h++) {
+            float *d = dst + (size_t)(h + s->pad) * row;
+            memset(d, 0, sizeof(float) * (size_t)s->pad * s->Cg);
+            memset(d + (size_t)(s->pad + s->W) * s->Cg, 0, sizeof(float) * (size_t)s->pad * s->Cg);
+            const float *src = x + ((size_t)i * s->C * s->H + h) * s->W; /* channel c of this row at src[c*H*W] */
+            for (int w = 0; w < s->W; w++)
+                for (int c = 0; c < s->Cg; c++) d[(size_t)(w + s->pad) * s->Cg + c] = src[(size_t)c * s->H * s->W + w];
+        }
+        memset(dst + (size_t)(s->pad + s->H) * row, 0, sizeof(float) * (size_t)s->pad * row);
+    }
+}
+
 /* dx (nb images C*H*W apart, Cg channels each) += the inside of dxp (nb, Cg, Hp, Wp) */
 static void unpad_add(float *dx, const float *dxp, int nb, const ConvShape *s, const ConvPlan *p) {
     for (int i = 0; i < nb; i++)
@@ -178,47 +233,83 @@ static void unpad_add(float *dx, const float *dxp, int nb, const ConvShape *s, c
 typedef struct {
     const float *xp; /* padded images of the chunk (or x itself when pad == 0) */
     const int *base, *pos;
+    int stride;
 } ColSrc;
 
-/* Forward: dst[k][cc] = col[p + k][j + cc] */
-static void pack_cols(const void *ctx, float *dst, int p, int j, int kc, int nr) {
-    const ColSrc *cs = ctx;
-    const int *pos = cs->pos + j;
-    if (nr == NR && pos[NR - 1] - pos[0] == NR - 1) { /* one contiguous run (stride 1, one output row) */
-        for (int k = 0; k < kc; k++) memcpy(dst + (size_t)k * NR, cs->xp + cs->base[p + k] + pos[0], sizeof(float) * NR);
-    } else if (nr == NR) { /* a gather */
-        for (int k = 0; k < kc; k++) {
-            const float *xb = cs->xp + cs->base[p + k];
-            float *d = dst + (size_t)k * NR;
-            for (int cc = 0; cc < NR; cc++) d[cc] = xb[pos[cc]];
-        }
-    } else { /* the last, ragged sliver */
-        for (int k = 0; k < kc; k++) {
-            const float *xb = cs->xp + cs->base[p + k];
-            float *d = dst + (size_t)k * NR;
-            for (int cc = 0; cc < nr; cc++) d[cc] = xb[pos[cc]];
-            for (int cc = nr; cc < NR; cc++) d[cc] = 0;
-        }
-    }
+/* Runs of pos[0 .. n) that step by `step` (the stride: the positions of one
+ * output row): start[0] = 0 < start[1] < ... < start[runs] = n. */
+static int offset_runs(const int *pos, int n, int step, int *start) {
+    int runs = 0;
+    for (int cc = 0; cc < n; cc++)
+        if (cc == 0 || pos[cc] != pos[cc - 1] + step) start[runs++] = cc;
+    start[runs] = n;
+    return runs;
 }
 
-/* dW: dst[k][cc] = col[j + cc][p + k] (col transposed: positions down, rows across), a gather per k */
-static void pack_cols_t(const void *ctx, float *dst, int p, int j, int kc, int nr) {
+/* Forward: dst[k][cc] = col[p + k][j + cc]. The sliver's positions are a few
+ * runs, one per output row: copies (strided when stride > 1); when the
+ * output rows are short, a gather. */
+static void pack_cols(const void *ctx, float *restrict dst, int p, int j, int kc, int nr) {
     const ColSrc *cs = ctx;
-    const int *base = cs->base + j; /* the table runs to a multiple of NR: entries past Kg read xp[pos] */
+    const float *restrict xp = cs->xp;
+    const int *restrict pos = cs->pos + j;
+    int st = cs->stride, start[NR + 1], runs = offset_runs(pos, nr, st, start);
+    if (runs == 1 && nr == NR && st == 1) { /* one run of 32 */
+        for (int k = 0; k < kc; k++) memcpy(dst + (size_t)k * NR, xp + cs->base[p + k] + pos[0], sizeof(float) * NR);
+    } else if (runs <= 4) {
+        for (int k = 0; k < kc; k++) {
+            const float *xb = xp + cs->base[p + k];
+            float *restrict d = dst + (size_t)k * NR;
+            for (int u = 0; u < runs; u++) {
+                const float *restrict src = xb + pos[start[u]];
+                int len = start[u + 1] - start[u];
+                if (st == 1)
+                    for (int v = 0; v < len; v++) d[start[u] + v] = src[v];
+                else
+                    for (int v = 0; v < len; v++) d[start[u] + v] = src[v * st];
+            }
+        }
+    } else if (nr == NR) { /* a gather (int indices: GCC vectorises it) */
+        for (int k = 0; k < kc; k++) {
+            int off = cs->base[p + k];
+            for (int cc = 0; cc < NR; cc++) dst[k * NR + cc] = xp[off + pos[cc]];
+        }
+    } else { /* the last sliver: no reading past the chunk's last image */
+        for (int k = 0; k < kc; k++) {
+            int off = cs->base[p + k];
+            for (int cc = 0; cc < nr; cc++) dst[k * NR + cc] = xp[off + pos[cc]];
+        }
+    }
+    if (nr < NR)
+        for (int k = 0; k < kc; k++)
+            for (int cc = nr; cc < NR; cc++) dst[k * NR + cc] = 0;
+}
+
+/* dW: dst[k][cc] = col'[j + cc][p + k], col' = col with its rows in (kh, kw, c) order, read from
+ * the channels-last copy: positions down, rows across, and for a given
+ * position a sliver's rows are mostly one run of channels. */
+static void pack_cols_t(const void *ctx, float *restrict dst, int p, int j, int kc, int nr) {
+    const ColSrc *cs = ctx;
+    const float *restrict xp = cs->xp;
+    const int *restrict base = cs->base + j; /* the table runs to a multiple of NR: entries past Kg read xp[pos] */
+    if (nr == NR && base[NR - 1] - base[0] == NR - 1) { /* one run of 32 channels */
+        for (int k = 0; k < kc; k++) memcpy(dst + (size_t)k * NR, xp + cs->pos[p + k] + base[0], sizeof(float) * NR);
+        return;
+    }
     for (int k = 0; k < kc; k++) {
-        const float *xk = cs->xp + cs->pos[p + k];
-        float *d = dst + (size_t)k * NR;
-        for (int cc = 0; cc < NR; cc++) d[cc] = xk[base[cc]];
-        for (int cc = nr; cc < NR; cc++) d[cc] = 0;
+        int off = cs->pos[p + k];
+        for (int cc = 0; cc < NR; cc++) dst[k * NR + cc] = xp[off + base[cc]];
+        for (int cc = nr; cc < NR; cc++) dst[k * NR + cc] = 0;
     }
 }
 
-/* Forward tiles: Y[o][q] (+ b[o] on the first K slice) into y (nb, O, L). */
+/* Forward tiles: Y[o][q] into y (nb, O, L): on the first K slice y = Y + b[o]
+ * (or y += Y when adding into an existing y), later slices add. */
 typedef struct {
     const ConvShape *s;
     float *y;       /* first image of the chunk, first channel of the group */
     const float *b; /* the group's bias, or NULL */
+    bool add;       /* y += conv instead of y = conv + b */
 } OutDst;
 
 static void store_out(void *ctx, const float *tile, int i, int j, int mr, int nr, bool first) {
@@ -230,7 +321,7 @@ static void store_out(void *ctx, const float *tile, int i, int j, int mr, int nr
             int o = i + ii;
             float *yr = od->y + ((size_t)img * s->O + o) * s->L + l;
             const float *t = tile + ii * NR + at;
-            if (first) {
+            if (first && !od->add) {
                 float bias = od->b ? od->b[o] : 0.0f;
                 for (int u = 0; u < len; u++) yr[u] = t[u] + bias;
             } else {
@@ -245,24 +336,29 @@ static void store_out(void *ctx, const float *tile, int i, int j, int mr, int nr
 typedef struct {
     float *dxp; /* padded gradient of the chunk's images (or dx itself when pad == 0) */
     const int *base, *pos;
+    int stride;
 } ColDst;
 
 static void store_col2im(void *ctx, const float *tile, int i, int j, int mr, int nr, bool first) {
     (void)first; /* every K slice adds */
     ColDst *cd = ctx;
     const int *pos = cd->pos + j;
-    int start[NR + 1], n_runs = 0; /* runs of consecutive positions */
-    for (int cc = 0; cc < nr; cc++)
-        if (cc == 0 || pos[cc] != pos[cc - 1] + 1) start[n_runs++] = cc;
-    start[n_runs] = nr;
+    int st = cd->stride, start[NR + 1], runs = offset_runs(pos, nr, st, start);
     for (int ii = 0; ii < mr; ii++) {
         float *db = cd->dxp + cd->base[i + ii];
         const float *t = tile + ii * NR;
-        for (int u = 0; u < n_runs; u++) {
+        if (runs > 8) { /* short output rows: scattered */
+            for (int cc = 0; cc < nr; cc++) db[pos[cc]] += t[cc];
+            continue;
+        }
+        for (int u = 0; u < runs; u++) {
             float *d = db + pos[start[u]];
             const float *tu = t + start[u];
             int len = start[u + 1] - start[u];
-            for (int v = 0; v < len; v++) d[v] += tu[v];
+            if (st == 1)
+                for (int v = 0; v < len; v++) d[v] += tu[v];
+            else
+                for (int v = 0; v < len; v++) d[v * st] += tu[v];
         }
     }
 }
@@ -359,31 +455,32 @@ typedef struct {
     const ConvPlan *p;
     const float *pw; /* packed W_g (forward) or W_g^T (dX), group g at pw + g*pw_group */
     size_t pw_group;
-    const int *base, *pos;
+    const int *base, *pos, *baset, *post;
 } ConvCtx;
 
-/* y[n0 .. n0+nb) = conv(x, w) + b */
-static void forward_chunk(const ConvCtx *cx, float *y, const float *x, const float *b, int n0, int nb, float *buf) {
+/* y[n0 .. n0+nb) = conv(x, w) + b, or += conv(x, w) when add */
+static void forward_chunk(const ConvCtx *cx, float *y, const float *x, const float *b, bool add, int n0, int nb,
+                          float *buf) {
     const ConvShape *s = cx->s;
     size_t HW = (size_t)s->H * s->W;
     for (int g = 0; g < s->groups; g++) {
         const float *xg = x + ((size_t)n0 * s->C + (size_t)g * s->Cg) * HW;
         if (s->pad) pad_images(buf, xg, nb, s, cx->p);
-        ColSrc src = {s->pad ? buf : xg, cx->base, cx->pos};
-        OutDst dst = {s, y + ((size_t)n0 * s->O + (size_t)g * s->Og) * s->L, b ? b + (size_t)g * s->Og : NULL};
+        ColSrc src = {s->pad ? buf : xg, cx->base, cx->pos, s->stride};
+        OutDst dst = {s, y + ((size_t)n0 * s->O + (size_t)g * s->Og) * s->L, b ? b + (size_t)g * s->Og : NULL, add};
         sgemm_packed_cpu(s->Og, nb * s->L, s->Kg, 1.0f, cx->pw + cx->pw_group * g,
                          (SgemmB){.pack = pack_cols, .ctx = &src}, (SgemmC){.store = store_out, .ctx = &dst});
     }
 }
 
-/* dx[n0 .. n0+nb) += ..., dw_acc += ... (either may be NULL) */
-static void backward_chunk(const ConvCtx *cx, float *dx, float *dw_acc, const float *dy, const float *x, int n0,
-                           int nb, float *buf) {
+/* dx[n0 .. n0+nb) += ..., dw_acc = dw_beta * dw_acc + ... (either may be NULL) */
+static void backward_chunk(const ConvCtx *cx, float *dx, float *dw_acc, float dw_beta, const float *dy,
+                           const float *x, int n0, int nb, float *buf) {
     const ConvShape *s = cx->s;
     const ConvPlan *p = cx->p;
     int L = s->L, ld = nb * L;
     size_t HW = (size_t)s->H * s->W;
-    float *xp = buf, *dxp = xp + p->xp, *tmp = dxp + p->dxp, *pdy = tmp + p->tmp, *col = pdy + p->pdy;
+    float *xpt = buf + p->xp, *dxp = xpt + p->xpt, *tmp = dxp + p->dxp, *pdy = tmp + p->tmp, *col = pdy + p->pdy;
     for (int g = 0; g < s->groups; g++) {
         const float *dyg; /* dY (Og, nb*L), row stride lddy */
         int lddy;
@@ -399,12 +496,12 @@ static void backward_chunk(const ConvCtx *cx, float *dx, float *dw_acc, const fl
             lddy = ld;
         }
         size_t at = ((size_t)n0 * s->C + (size_t)g * s->Cg) * HW; /* the chunk's group g in x and dx */
-        if (dw_acc) { /* dW_g += dY col^T */
-            if (s->pad) pad_images(xp, x + at, nb, s, p);
-            ColSrc src = {s->pad ? xp : x + at, cx->base, cx->pos};
+        if (dw_acc) { /* dW'_g += dY col'^T, columns in (kh, kw, c) order */
+            pad_images_nhwc(xpt, x + at, nb, s, p);
+            ColSrc src = {xpt, cx->baset, cx->post, 1};
             sgemm_pack_a_cpu(pdy, false, s->Og, ld, dyg, lddy);
             sgemm_packed_cpu(s->Og, s->Kg, ld, 1.0f, pdy, (SgemmB){.pack = pack_cols_t, .ctx = &src},
-                             (SgemmC){.C = dw_acc + (size_t)g * s->Og * s->Kg, .ldc = s->Kg, .beta = 1.0f});
+                             (SgemmC){.C = dw_acc + (size_t)g * s->Og * s->Kg, .ldc = s->Kg, .beta = dw_beta});
         }
         if (!dx) continue;
         const float *wtg = cx->pw + cx->pw_group * g;
@@ -416,7 +513,7 @@ static void backward_chunk(const ConvCtx *cx, float *dx, float *dw_acc, const fl
                            s->stride, s->pad, ld);
         } else { /* dcol = W_g^T dY, added into (padded) dx tile by tile */
             if (s->pad) memset(dxp, 0, sizeof(float) * (size_t)nb * s->Cg * p->Hp * p->Wp);
-            ColDst dst = {s->pad ? dxp : dx + at, cx->base, cx->pos};
+            ColDst dst = {s->pad ? dxp : dx + at, cx->base, cx->pos, s->stride};
             sgemm_packed_cpu(s->Kg, ld, s->Og, 1.0f, wtg, (SgemmB){.B = dyg, .ldb = lddy},
                              (SgemmC){.store = store_col2im, .ctx = &dst, .serial_store = true});
             if (s->pad) unpad_add(dx + at, dxp, nb, s, p);
@@ -424,20 +521,51 @@ static void backward_chunk(const ConvCtx *cx, float *dx, float *dw_acc, const fl
     }
 }
 
+/* db[o] += sum over n, l of dy[n][o][l]: the threads of the enclosing
+ * parallel region share the channels (no barrier at the end); alone outside one. */
+static void bias_grad(float *db, const float *dy, const ConvShape *s) {
+#pragma omp for schedule(static) nowait
+    for (int o = 0; o < s->O; o++) {
+        double acc = 0;
+        for (int n = 0; n < s->N; n++) {
+            const float *d = dy + ((size_t)n * s->O + o) * s->L;
+            float r = 0;
+#pragma omp simd reduction(+ : r)
+            for (int l = 0; l < s->L; l++) r += d[l];
+            acc += r;
+        }
+        db[o] += (float)acc;
+    }
+}
+
 /* ---- the kernels --------------------------------------------------------- */
 
 /* Workspace: shared packed weights and tables, then per-thread buffers. */
-static float *conv_setup(ConvCtx *cx, const ConvShape *s, const ConvPlan *p, const float *w, bool transpose) {
-    float *ws = workspace_get(NX_CPU, sizeof(float) * (p->pw + p->base + p->pos + p->per_thread * p->nt));
+static size_t conv_ws_floats(const ConvPlan *p) { return p->pw + 2 * (p->base + p->pos) + p->per_thread * p->nt; }
+
+static float *conv_setup(ConvCtx *cx, const ConvShape *s, const ConvPlan *p, const float *w, bool transpose,
+                         float *ws) {
     float *pw = ws;
-    int *base = (int *)(ws + p->pw), *pos = base + p->base;
-    fill_tables(s, p, base, pos);
+    int *base = (int *)(ws + p->pw), *pos = base + p->base, *baset = pos + p->pos, *post = baset + p->baset;
+    fill_tables(s, p, base, pos, p->baset ? baset : NULL, post);
     size_t pw_group = p->pw / s->groups;
     for (int g = 0; g < s->groups && p->pw; g++) /* packed once, shared by every image and thread */
         sgemm_pack_a_cpu(pw + pw_group * g, transpose, transpose ? s->Kg : s->Og, transpose ? s->Og : s->Kg,
                          w + (size_t)g * s->Og * s->Kg, s->Kg);
-    *cx = (ConvCtx){s, p, pw, pw_group, base, pos};
-    return (float *)(pos + p->pos);
+    *cx = (ConvCtx){s, p, pw, pw_group, base, pos, baset, post};
+    return (float *)(post + p->post);
+}
+
+/* y = conv(x, w) + b (or y += conv(x, w) when add), ws: conv_ws_floats(p) floats */
+static void forward_pass(const ConvShape *s, const ConvPlan *p, float *y, const float *x, const float *w,
+                         const float *b, bool add, float *ws) {
+    ConvCtx cx;
+    float *bufs = conv_setup(&cx, s, p, w, false, ws);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(p->nt) if (p->nt > 1)
+    for (int c = 0; c < p->chunks; c++) {
+        int n0 = c * p->nb, nb = s->N - n0 < p->nb ? s->N - n0 : p->nb;
+        forward_chunk(&cx, y, x, b, add, n0, nb, bufs + p->per_thread * omp_get_thread_num());
+    }
 }
 
 void conv2d_forward_cpu(float *y, const float *x, const float *w, const float *b, int N, int C, int H, int W, int O,
@@ -449,72 +577,95 @@ void conv2d_forward_cpu(float *y, const float *x, const float *w, const float *b
         return;
     }
     ConvPlan p = conv_plan(&s, false, false, false, s.Og, s.Kg);
-    ConvCtx cx;
-    float *bufs = conv_setup(&cx, &s, &p, w, false);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(p.nt) if (p.nt > 1)
-    for (int c = 0; c < p.chunks; c++) {
-        int n0 = c * p.nb, nb = N - n0 < p.nb ? N - n0 : p.nb;
-        forward_chunk(&cx, y, x, b, n0, nb, bufs + p.per_thread * omp_get_thread_num());
-    }
+    forward_pass(&s, &p, y, x, w, b, false, workspace_get(NX_CPU, sizeof(float) * conv_ws_floats(&p)));
+}
+
+/* dX of a stride-1 convolution is itself a convolution (the transposed one):
+ *   dx += conv(dy, W', pad' = K - 1 - pad),  W'[g*Cg + c][o][kh][kw] = W[g*Og + o][c][K-1-kh][K-1-kw]
+ * an im2col + GEMM like the forward pass, with a long K (Og*KH*KW) and
+ * whole output rows to add into dx, instead of a GEMM over a short K (Og)
+ * whose every tile is scattered back by col2im. */
+/* Worth it when the new GEMM is tall (Cg rows, Cg >= 32, over which the
+ * im2col of dy is spread), dy padded by K - 1 - pad is no larger than x
+ * ("same" padding), and the images are large (col2im's cost grows with the
+ * image, the one-off cost of W' with the weights: ResNet's 56x56 layer
+ * gains, its 7x7 layer loses). LeNet's conv2 (Cg = 20, k5, no padding)
+ * does better by col2im. */
+static bool dx_as_conv(const ConvShape *s) {
+    return s->stride == 1 && s->KH == s->KW && s->pad <= s->KH - 1 && 2 * s->pad >= s->KH - 1 && s->Cg >= 32 &&
+           s->L >= 512;
+}
+
+static void backward_dx_as_conv(const ConvShape *s, float *dx, const float *dy, const float *w) {
+    ConvShape t = conv_shape(s->N, s->O, s->OH, s->OW, s->C, s->KH, s->KW, 1, s->KH - 1 - s->pad, s->groups);
+    NX_CHECK(t.OH == s->H && t.OW == s->W, "conv2d: transposed shape %dx%d, expected %dx%d", t.OH, t.OW, s->H, s->W);
+    ConvPlan p = conv_plan(&t, false, false, false, t.Og, t.Kg);
+    int KK = s->KH * s->KW;
+    float *ws = workspace_get(NX_CPU, sizeof(float) * (conv_ws_floats(&p) + (size_t)s->C * s->Og * KK));
+    float *wt = ws + conv_ws_floats(&p); /* W' (C, Og, KH, KW), after what forward_pass uses */
+    for (int g = 0; g < s->groups; g++)
+        for (int c = 0; c < s->Cg; c++)
+            for (int o = 0; o < s->Og; o++)
+                for (int k = 0; k < KK; k++)
+                    wt[(((size_t)g * s->Cg + c) * s->Og + o) * KK + k] =
+                        w[(((size_t)g * s->Og + o) * s->Cg + c) * KK + (KK - 1 - k)];
+    forward_pass(&t, &p, dx, dy, wt, NULL, true, ws);
 }
 
 void conv2d_backward_cpu(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int N,
                          int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups) {
     ConvShape s = conv_shape(N, C, H, W, O, KH, KW, stride, pad, groups);
     if (N == 0) return;
-    if (db) { /* db[o] += sum_{n, l} dy[n][o][l] */
-#pragma omp parallel for schedule(static) if ((int64_t)N * O * s.L > 65536)
-        for (int o = 0; o < O; o++) {
-            double acc = 0;
-            for (int n = 0; n < N; n++) {
-                const float *d = dy + ((size_t)n * O + o) * s.L;
-                float r = 0;
-#pragma omp simd reduction(+ : r)
-                for (int l = 0; l < s.L; l++) r += d[l];
-                acc += r;
-            }
-            db[o] += (float)acc;
-        }
-    }
-    if (!dx && !dw) return;
+    bool db_big = (int64_t)N * O * s.L > 65536;
     if (groups == C && O == C) {
-        depthwise_backward(dx, dw, dy, x, w, &s);
+        if (db) {
+#pragma omp parallel if (db_big)
+            bias_grad(db, dy, &s);
+        }
+        if (dx || dw) depthwise_backward(dx, dw, dy, x, w, &s);
+        return;
+    }
+    if (dx && dx_as_conv(&s)) {
+        backward_dx_as_conv(&s, dx, dy, w);
+        dx = NULL; /* done */
+    }
+    if (!dx && !dw) {
+        if (db) {
+#pragma omp parallel if (db_big)
+            bias_grad(db, dy, &s);
+        }
         return;
     }
     ConvPlan p = conv_plan(&s, true, dx != NULL, dw != NULL, dx ? s.Kg : 0, s.Og);
     ConvCtx cx;
-    float *bufs = conv_setup(&cx, &s, &p, w, true);
-    if (p.nt == 1) {
-        for (int c = 0; c < p.chunks; c++) {
-            int n0 = c * p.nb, nb = N - n0 < p.nb ? N - n0 : p.nb;
-            backward_chunk(&cx, dx, dw, dy, x, n0, nb, bufs);
-        }
-        return;
-    }
-    size_t wn = (size_t)O * s.Kg;
-#pragma omp parallel num_threads(p.nt)
+    float *bufs = conv_setup(&cx, &s, &p, w, true, workspace_get(NX_CPU, sizeof(float) * conv_ws_floats(&p)));
+    int KK = KH * KW;
+    unsigned char used[NX_CONV_MAX_THREADS] = {0}; /* which threads' dW' hold a sum */
+#pragma omp parallel num_threads(p.nt) if (p.nt > 1)
     {
-        int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+        int tid = omp_get_thread_num();
         float *buf = bufs + p.per_thread * tid;
-        /* Thread 0 adds into dw itself, the others into private sums (the last buffer). */
-        float *dw_acc = NULL;
-        if (dw) {
-            dw_acc = tid == 0 ? dw : buf + p.per_thread - p.dw;
-            if (tid != 0) memset(dw_acc, 0, sizeof(float) * wn);
-        }
-#pragma omp for schedule(dynamic, 1)
+        float *dw_acc = dw ? buf + p.per_thread - p.dw : NULL; /* this thread's dW', (kh, kw, c) order */
+        if (db) bias_grad(db, dy, &s); /* in the same parallel region: one synchronisation fewer */
+#pragma omp for schedule(static, 1) /* fixed image-to-thread map: the dW sums repeat exactly */
         for (int c = 0; c < p.chunks; c++) {
             int n0 = c * p.nb, nb = N - n0 < p.nb ? N - n0 : p.nb;
-            backward_chunk(&cx, dx, dw_acc, dy, x, n0, nb, buf);
+            backward_chunk(&cx, dx, dw_acc, used[tid] ? 1.0f : 0.0f, dy, x, n0, nb, buf); /* the first one sets */
+            used[tid] = 1;
         }
-        /* (the loop's implicit barrier: every private sum is complete) */
+        /* (the loop's implicit barrier: every thread's dW' is complete) */
         if (dw) {
-#pragma omp for schedule(static)
-            for (size_t i = 0; i < wn; i++) {
-                float acc = 0;
-                for (int t = 1; t < nt; t++) acc += bufs[p.per_thread * (t + 1) - p.dw + i];
-                dw[i] += acc;
-            }
+            int nt = omp_get_num_threads();
+#pragma omp for schedule(dynamic, 8)
+            for (int o = 0; o < O; o++) /* dw[o][(c*KH + kh)*KW + kw] += sum over threads of dW'[o][(kh*KW + kw)*Cg + c] */
+                for (int kk = 0; kk < KK; kk++)
+                    for (int c = 0; c < s.Cg; c++) {
+                        size_t rt = (size_t)o * s.Kg + (size_t)kk * s.Cg + c;
+                        float acc = 0;
+                        for (int t = 0; t < nt; t++)
+                            if (used[t]) acc += bufs[p.per_thread * (t + 1) - p.dw + rt];
+                        dw[(size_t)o * s.Kg + (size_t)c * KK + kk] += acc;
+                    }
         }
     }
 }

@@ -16,7 +16,7 @@
  * convolution's products, whose B is often much wider than one panel; a
  * caller that multiplies the same A many times (the convolution's weights,
  * once per image) packs it itself with sgemm_pack_a_cpu and calls
- * sgemm_packed_a_cpu.
+ * sgemm_packed_cpu.
  *
  * Packing copies op(A) and op(B) into the exact order the micro-kernel reads
  * them (A: MR values of one column after another; B: NR values of one row
@@ -25,19 +25,23 @@
  * contiguous, zero-padded MR x KC and KC x NR slivers.
  *
  * The micro-kernel is plain C with fixed trip counts: a (MR, NR) = (12, 32)
- * accumulator array updated by acc[i][j] += a[i] * b[j]. At -O3 GCC unrolls
+ * accumulator array updated by acc[i][j] = fmaf(a[i], b[j], acc[i][j])
+ * (fmaf, because -std=c11 forbids GCC to fuse a * b + c by itself). At -O3 GCC unrolls
  * the i loop, vectorises the j loop into two 16-float AVX-512 registers and
  * keeps all 24 accumulators in registers: per k, 2 vector loads of B,
  * 12 broadcasts of A and 24 fused multiply-adds. On a machine without
  * AVX-512 the same code becomes AVX2 (or SSE) with spilled accumulators: still
  * correct, just slower.
  *
- * Threads: called from outside a parallel region, a team of threads packs
- * the B panel and the A block together, then splits the NR-column slivers of
- * the panel between them (or the MR-row slivers when the panel is narrow).
- * Called from inside a parallel region (the convolution runs one image per
- * thread) it runs on the calling thread alone. Packing buffers are per
- * calling thread and kept between calls.
+ * Threads: called from outside a parallel region, the product is cut into
+ * blocks of C (column panels, and row blocks when the panels are too few),
+ * at least two per thread, which the threads take dynamically; each packs
+ * its own B panel, and they share the packed A. There is no barrier inside
+ * the product, so a thread that the OS sets aside for a while (other
+ * programs share the cores) holds up only its own block. Called from inside
+ * a parallel region (the convolution runs one image per thread) it runs on
+ * the calling thread alone. Packing buffers are per thread and kept between
+ * calls.
  */
 #include "kernels/kernels.h"
 #include "tensor/common.h"
@@ -53,45 +57,72 @@
 #pragma GCC target("prefer-vector-width=512")
 #endif
 
-#ifndef MR
 #define MR SGEMM_MR
-#endif
 #define NR SGEMM_NR
 #define KC SGEMM_KC
-#ifndef NC_THREAD
-#define NC_THREAD 512
-#endif
+#define NC 512 /* columns of a B panel: (KC, NC) packed is 512 KiB, in L2 */
 
 /* ---- the micro-kernel -------------------------------------------------- */
 
-/* c (MR, NR) with row stride ldc = alpha * sum_k pa[k] (outer) pb[k] + beta * c */
-static void micro_kernel(int kc, const float *restrict pa /* (kc, MR) */, const float *restrict pb /* (kc, NR) */,
-                         float *restrict c /* (MR, ldc) */, int ldc, float alpha, float beta) {
+/* c (rows, cols) with row stride ldc = alpha * sum_k pa[k] (outer) pb[k] + beta * c,
+ * from the first `rows` rows of the A sliver and the first `cols` columns of
+ * the B sliver. rows and cols are compile-time constants at every call, so
+ * GCC builds one register-blocked kernel for each. */
+static inline __attribute__((always_inline)) void kernel_tile(int rows, int cols, int kc,
+                                                              const float *restrict pa /* (kc, MR) */,
+                                                              const float *restrict pb /* (kc, NR) */,
+                                                              float *restrict c /* (rows, ldc) */, int ldc,
+                                                              float alpha, float beta) {
     float acc[MR][NR] = {{0}};
     for (int k = 0; k < kc; k++) {
-        for (int i = 0; i < MR; i++)
-            for (int j = 0; j < NR; j++) acc[i][j] = fmaf(pa[i], pb[j], acc[i][j]);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) acc[i][j] = fmaf(pa[i], pb[j], acc[i][j]);
         pa += MR;
         pb += NR;
     }
     if (beta == 0.0f) {
-        for (int i = 0; i < MR; i++)
-            for (int j = 0; j < NR; j++) c[(size_t)i * ldc + j] = alpha * acc[i][j];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) c[(size_t)i * ldc + j] = alpha * acc[i][j];
     } else if (beta == 1.0f) {
-        for (int i = 0; i < MR; i++)
-            for (int j = 0; j < NR; j++) c[(size_t)i * ldc + j] += alpha * acc[i][j];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) c[(size_t)i * ldc + j] += alpha * acc[i][j];
     } else {
-        for (int i = 0; i < MR; i++)
-            for (int j = 0; j < NR; j++) c[(size_t)i * ldc + j] = alpha * acc[i][j] + beta * c[(size_t)i * ldc + j];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) c[(size_t)i * ldc + j] = alpha * acc[i][j] + beta * c[(size_t)i * ldc + j];
     }
 }
 
-/* A ragged tile (mr <= MR rows, nr <= NR columns): compute the full tile
- * into a buffer, then merge the valid part. */
-static void micro_kernel_edge(int kc, const float *pa, const float *pb, float *c, int ldc, float alpha, float beta,
-                              int mr, int nr) {
+/* The micro-kernel is the full MR x NR = 12 x 32 tile. The 8- and 4-row ones
+ * serve the last sliver of a matrix whose height is not a multiple of MR (64 =
+ * 5*12 + 4 output channels), which would otherwise spend time on padding rows.
+ * (16-column versions do not pay: GCC turns their loops around and leaves them
+ * scalar.) */
+#define KERNEL(R, C)                                                                                              \
+    static void micro_kernel_##R##x##C(int kc, const float *pa, const float *pb, float *c, int ldc, float alpha, \
+                                       float beta) {                                                              \
+        kernel_tile(R, C, kc, pa, pb, c, ldc, alpha, beta);                                                       \
+    }
+KERNEL(12, 32)
+KERNEL(8, 32)
+KERNEL(4, 32)
+#undef KERNEL
+
+/* Any tile (mr <= MR rows, nr <= NR columns) into c: the smallest kernel that
+ * covers its rows, straight into c when it fits exactly, else through a buffer. */
+static void tile_kernel(int kc, const float *pa, const float *pb, float *c, int ldc, float alpha, float beta, int mr,
+                        int nr) {
+    if (nr == NR) { /* direct calls, so that GCC can inline the kernels */
+        if (mr == MR) return micro_kernel_12x32(kc, pa, pb, c, ldc, alpha, beta);
+        if (mr == 8) return micro_kernel_8x32(kc, pa, pb, c, ldc, alpha, beta);
+        if (mr == 4) return micro_kernel_4x32(kc, pa, pb, c, ldc, alpha, beta);
+    }
     float t[MR * NR];
-    micro_kernel(kc, pa, pb, t, NR, alpha, 0.0f);
+    if (mr <= 4)
+        micro_kernel_4x32(kc, pa, pb, t, NR, alpha, 0.0f);
+    else if (mr <= 8)
+        micro_kernel_8x32(kc, pa, pb, t, NR, alpha, 0.0f);
+    else
+        micro_kernel_12x32(kc, pa, pb, t, NR, alpha, 0.0f);
     for (int i = 0; i < mr; i++) {
         float *ci = c + (size_t)i * ldc;
         const float *ti = t + i * NR;
@@ -170,18 +201,22 @@ static int n_a_slivers(int mc, int K) { return ((K + KC - 1) / KC) * ((mc + MR -
 
 /* ---- per-thread packing buffers ---------------------------------------- */
 
-static _Thread_local float *tl_pack;
-static _Thread_local size_t tl_pack_floats;
+typedef struct {
+    float *p;
+    size_t floats;
+} PackBuf;
 
-static float *pack_buffer(size_t floats) {
-    if (floats > tl_pack_floats) {
-        free(tl_pack);
+static _Thread_local PackBuf tl_pack_a, tl_pack_b;
+
+static float *pack_buffer(PackBuf *b, size_t floats) {
+    if (floats > b->floats) {
+        free(b->p);
         size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
-        tl_pack = aligned_alloc(64, bytes);
-        NX_CHECK(tl_pack, "sgemm: out of memory for %zu packing bytes", bytes);
-        tl_pack_floats = floats;
+        b->p = aligned_alloc(64, bytes);
+        NX_CHECK(b->p, "sgemm: out of memory for %zu packing bytes", bytes);
+        b->floats = floats;
     }
-    return tl_pack;
+    return b->p;
 }
 
 /* ---- the driver --------------------------------------------------------- */
@@ -200,76 +235,79 @@ static void scale_c(float *C, int M, int N, int ldc, float beta) {
 static int gemm_threads(int M, int N, int K) {
     if (omp_in_parallel() || (double)M * N * K < 262144.0) return 1;
     int nt = omp_get_max_threads();
-    int tiles = ((M + MR - 1) / MR) * ((N + NR - 1) / NR);
-    if (nt > tiles) nt = tiles;
     return nt < 1 ? 1 : nt;
 }
 
-/* Rows [i0, i0 + mc) of C = alpha * A (packed) * B + ..., run by thread tid of
- * a team of nt; pb (KC, nc_max) is shared by the team. */
-static void gemm_packed_thread(int tid, int nt, int i0, int mc, int N, int K, float alpha, const float *pa,
-                               const SgemmB *B, const SgemmC *C, float *pb, int nc_max) {
-    int n_ir = (mc + MR - 1) / MR, mp = n_ir * MR;
-    for (int jc = 0; jc < N; jc += nc_max) {
-        int nc = N - jc < nc_max ? N - jc : nc_max;
+/* One block of C, on the calling thread: row slivers [ir0, ir1) of the packed
+ * A (all mc rows of it packed, row i0 of C first), columns [j0, j1). */
+static void gemm_block(int mc, int ir0, int ir1, int j0, int j1, int K, float alpha, const float *pa, int i0,
+                       const SgemmB *B, const SgemmC *C) {
+    int mp = (mc + MR - 1) / MR * MR;
+    float *pb = pack_buffer(&tl_pack_b, (size_t)KC * NC);
+    for (int jc = j0; jc < j1; jc += NC) {
+        int nc = j1 - jc < NC ? j1 - jc : NC;
         int n_jr = (nc + NR - 1) / NR;
         for (int pc = 0; pc < K; pc += KC) {
             int kc = K - pc < KC ? K - pc : KC;
-            for (int s = tid; s < n_jr; s += nt) {
-                int nr = nc - s * NR < NR ? nc - s * NR : NR;
-                float *dst = pb + (size_t)s * kc * NR;
+            for (int jr = 0; jr < n_jr; jr++) { /* the B panel (kc, nc), sliver by sliver */
+                int nr = nc - jr * NR < NR ? nc - jr * NR : NR;
+                float *dst = pb + (size_t)jr * kc * NR;
                 if (B->pack)
-                    B->pack(B->ctx, dst, pc, jc + s * NR, kc, nr);
+                    B->pack(B->ctx, dst, pc, jc + jr * NR, kc, nr);
                 else
-                    pack_b_sliver(dst, B->B, B->ldb, B->trans_b, pc, jc + s * NR, nr, kc);
-            }
-            if (nt > 1) {
-#pragma omp barrier
-            }
-            /* Split the tiles: by column slivers when there are enough, else by row slivers. */
-            int jr0 = 0, jr1 = n_jr, ir0 = 0, ir1 = n_ir;
-            if (n_jr >= nt) {
-                jr0 = (int)((int64_t)n_jr * tid / nt);
-                jr1 = (int)((int64_t)n_jr * (tid + 1) / nt);
-            } else {
-                ir0 = (int)((int64_t)n_ir * tid / nt);
-                ir1 = (int)((int64_t)n_ir * (tid + 1) / nt);
+                    pack_b_sliver(dst, B->B, B->ldb, B->trans_b, pc, jc + jr * NR, nr, kc);
             }
             const float *pa_slice = pa + (size_t)pc * mp;
             float beta = pc == 0 ? C->beta : 1.0f; /* later K slices add to the first */
             for (int ir = ir0; ir < ir1; ir++) {
                 int mr = mc - ir * MR < MR ? mc - ir * MR : MR;
                 const float *a = pa_slice + (size_t)ir * kc * MR;
-                for (int jr = jr0; jr < jr1; jr++) {
+                for (int jr = 0; jr < n_jr; jr++) {
                     int nr = nc - jr * NR < NR ? nc - jr * NR : NR;
                     const float *b = pb + (size_t)jr * kc * NR;
                     if (C->store) {
                         float tile[MR * NR];
-                        micro_kernel(kc, a, b, tile, NR, alpha, 0.0f);
+                        tile_kernel(kc, a, b, tile, NR, alpha, 0.0f, mr, nr);
                         C->store(C->ctx, tile, i0 + ir * MR, jc + jr * NR, mr, nr, pc == 0);
-                        continue;
+                    } else {
+                        tile_kernel(kc, a, b, C->C + (size_t)(i0 + ir * MR) * C->ldc + jc + jr * NR, C->ldc, alpha,
+                                    beta, mr, nr);
                     }
-                    float *c = C->C + (size_t)(i0 + ir * MR) * C->ldc + jc + jr * NR;
-                    if (mr == MR && nr == NR)
-                        micro_kernel(kc, a, b, c, C->ldc, alpha, beta);
-                    else
-                        micro_kernel_edge(kc, a, b, c, C->ldc, alpha, beta, mr, nr);
                 }
-            }
-            if (nt > 1) {
-#pragma omp barrier
             }
         }
     }
 }
 
+/* C rows [i0, i0 + mc) from the packed A: on one thread, or cut into blocks
+ * that the threads take as they finish the previous one (no barrier: a
+ * thread held up by other work on its core only delays its own block). */
+static void gemm_packed_rows(int nt, int mc, int N, int K, float alpha, const float *pa, int i0, const SgemmB *B,
+                             const SgemmC *C) {
+    int n_ir = (mc + MR - 1) / MR;
+    if (nt == 1) return gemm_block(mc, 0, n_ir, 0, N, K, alpha, pa, i0, B, C);
+    /* at least two blocks per thread: column blocks of NC or narrower, then row blocks */
+    int nc = NC, col_blocks = (N + NC - 1) / NC;
+    if (col_blocks < 2 * nt) {
+        nc = ((N + 2 * nt - 1) / (2 * nt) + NR - 1) / NR * NR;
+        col_blocks = (N + nc - 1) / nc;
+    }
+    int row_blocks = col_blocks < 2 * nt ? (2 * nt + col_blocks - 1) / col_blocks : 1;
+    if (row_blocks > n_ir) row_blocks = n_ir;
+    int blocks = row_blocks * col_blocks;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int bi = 0; bi < blocks; bi++) {
+        int rb = bi / col_blocks, cb = bi % col_blocks;
+        int ir0 = (int)((int64_t)n_ir * rb / row_blocks), ir1 = (int)((int64_t)n_ir * (rb + 1) / row_blocks);
+        int j1 = (cb + 1) * nc < N ? (cb + 1) * nc : N;
+        gemm_block(mc, ir0, ir1, cb * nc, j1, K, alpha, pa, i0, B, C);
+    }
+}
+
 void sgemm_pack_a_cpu(float *pa, bool trans_a, int M, int K, const float *A, int lda) {
     int n = n_a_slivers(M, K);
-#pragma omp parallel if (!omp_in_parallel() && (int64_t)M * K > (1 << 18))
-    {
-        int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-        pack_a_range(pa, trans_a, M, K, A, lda, 0, (int)((int64_t)n * tid / nt), (int)((int64_t)n * (tid + 1) / nt));
-    }
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && (int64_t)M * K > (1 << 18))
+    for (int s = 0; s < n; s++) pack_a_range(pa, trans_a, M, K, A, lda, 0, s, s + 1);
 }
 
 void sgemm_packed_cpu(int M, int N, int K, float alpha, const float *pa, SgemmB B, SgemmC C) {
@@ -279,15 +317,8 @@ void sgemm_packed_cpu(int M, int N, int K, float alpha, const float *pa, SgemmB 
         if (C.beta != 1.0f) scale_c(C.C, M, N, C.ldc, C.beta);
         return;
     }
-    int nt = gemm_threads(M, N, K), nc_max = NC_THREAD * nt;
-    if (C.store && C.serial_store) nt = 1;
-    float *pb = pack_buffer((size_t)KC * nc_max);
-    if (nt == 1) {
-        gemm_packed_thread(0, 1, 0, M, N, K, alpha, pa, &B, &C, pb, nc_max);
-        return;
-    }
-#pragma omp parallel num_threads(nt)
-    gemm_packed_thread(omp_get_thread_num(), omp_get_num_threads(), 0, M, N, K, alpha, pa, &B, &C, pb, nc_max);
+    int nt = C.store && C.serial_store ? 1 : gemm_threads(M, N, K);
+    gemm_packed_rows(nt, M, N, K, alpha, pa, 0, &B, &C);
 }
 
 /* Rows of A packed at a time: all of them unless the packed block would pass
@@ -305,24 +336,13 @@ void sgemm_cpu(bool trans_a, bool trans_b, int M, int N, int K, float alpha, con
     int mc_max = PACK_A_MAX / K / MR * MR;
     if (mc_max < MR) mc_max = MR;
     if (mc_max > round_up(M, MR)) mc_max = round_up(M, MR);
-    int nt = gemm_threads(M, N, K), nc_max = NC_THREAD * nt;
-    float *pa = pack_buffer(sgemm_packed_a_floats(mc_max, K) + (size_t)KC * nc_max);
-    float *pb = pa + sgemm_packed_a_floats(mc_max, K);
+    int nt = gemm_threads(M, N, K);
+    float *pa = pack_buffer(&tl_pack_a, sgemm_packed_a_floats(mc_max, K));
     SgemmB b = {.B = B, .ldb = ldb, .trans_b = trans_b};
     SgemmC c = {.C = C, .ldc = ldc, .beta = beta};
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int tid = omp_get_thread_num(), team = omp_get_num_threads();
-        for (int ic = 0; ic < M; ic += mc_max) {
-            int mc = M - ic < mc_max ? M - ic : mc_max;
-            int n = n_a_slivers(mc, K);
-            const float *Ai = trans_a ? A + ic : A + (size_t)ic * lda;
-            pack_a_range(pa, trans_a, mc, K, Ai, lda, 0, (int)((int64_t)n * tid / team),
-                         (int)((int64_t)n * (tid + 1) / team));
-            if (team > 1) {
-#pragma omp barrier
-            }
-            gemm_packed_thread(tid, team, ic, mc, N, K, alpha, pa, &b, &c, pb, nc_max);
-        }
+    for (int ic = 0; ic < M; ic += mc_max) {
+        int mc = M - ic < mc_max ? M - ic : mc_max;
+        sgemm_pack_a_cpu(pa, trans_a, mc, K, trans_a ? A + ic : A + (size_t)ic * lda, lda);
+        gemm_packed_rows(nt, mc, N, K, alpha, pa, ic, &b, &c);
     }
 }

@@ -9,7 +9,9 @@
  *   conv2d: forward and backward kernels against a direct convolution, on
  *           the shapes that take each path of kernels/conv.c (images shared
  *           between threads, several images per GEMM, a batch too small to
- *           share, groups, depthwise), checking that backward adds.
+ *           share, dX as a transposed convolution or by col2im, groups,
+ *           depthwise, strides 1 to 3, a non-square kernel), checking that
+ *           backward adds, with and without each gradient wanted.
  */
 #include "tests/testlib.h"
 #include "kernels/kernels.h"
@@ -165,16 +167,23 @@ END_TEST
 typedef struct {
     int N, C, H, W, O, K, s, p, g;
     bool bias;
+    int KW; /* 0: square, KW = K */
 } ConvCfg;
 
 static const ConvCfg g_conv[] = {
-    {5, 3, 9, 7, 4, 3, 1, 1, 1, true},   /* images shared between 2 threads, unevenly */
-    {6, 8, 3, 3, 16, 3, 1, 1, 1, true},  /* 3x3 outputs: several images per GEMM */
-    {1, 4, 10, 10, 6, 3, 2, 1, 2, false}, /* one image: the threaded GEMM; groups */
-    {3, 2, 8, 8, 3, 5, 1, 2, 1, true},   /* 3 images, 2 threads: image by image */
-    {4, 3, 8, 9, 3, 3, 2, 1, 3, true},   /* depthwise, stride 2 */
-    {2, 6, 6, 6, 4, 3, 1, 0, 2, true},   /* groups, no padding */
-    {8, 1, 28, 28, 20, 5, 1, 0, 1, true}, /* LeNet's conv1 on 8 images */
+    {5, 3, 9, 7, 4, 3, 1, 1, 1, true, 0},    /* images shared between 2 threads, unevenly */
+    {6, 8, 3, 3, 16, 3, 1, 1, 1, true, 0},   /* 3x3 outputs: several images per GEMM */
+    {1, 4, 10, 10, 6, 3, 2, 1, 2, false, 0}, /* one image: the threaded GEMM, dcol + col2im; groups; stride 2 */
+    {2, 32, 24, 24, 8, 3, 1, 1, 1, true, 0}, /* 32 channels, 24x24: dX as a transposed convolution */
+    {1, 32, 23, 23, 5, 3, 1, 1, 1, true, 0}, /* the same on one image: threaded GEMM */
+    {1, 5, 9, 9, 7, 3, 1, 1, 1, true, 0},    /* one image, stride 1: threaded GEMM, col2im from dcol */
+    {3, 2, 8, 8, 3, 5, 1, 2, 1, true, 0},    /* 3 images, 2 threads */
+    {4, 3, 8, 9, 3, 3, 2, 1, 3, true, 0},    /* depthwise, stride 2 */
+    {2, 6, 6, 6, 4, 3, 1, 0, 2, true, 0},    /* groups, no padding */
+    {2, 3, 5, 5, 4, 1, 1, 1, 1, true, 0},    /* pad > K - 1: dX by col2im at stride 1 */
+    {3, 2, 7, 9, 4, 3, 1, 1, 1, true, 5},    /* a 3x5 kernel */
+    {4, 3, 11, 10, 5, 3, 3, 2, 1, false, 0}, /* stride 3, pad 2 */
+    {8, 1, 28, 28, 20, 5, 1, 0, 1, true, 0}, /* LeNet's conv1 on 8 images */
 };
 
 static int conv_check(const char *what, const float *got, const double *want, const double *mag, size_t n) {
@@ -189,9 +198,10 @@ static int conv_check(const char *what, const float *got, const double *want, co
 
 START_TEST(test_conv2d_vs_direct) {
     const ConvCfg *c = &g_conv[_i];
-    int N = c->N, C = c->C, H = c->H, W = c->W, O = c->O, K = c->K, s = c->s, p = c->p, g = c->g;
-    int Cg = C / g, Og = O / g, OH = conv_out_size(H, K, s, p), OW = conv_out_size(W, K, s, p);
-    size_t nx = (size_t)N * C * H * W, nw = (size_t)O * Cg * K * K, ny = (size_t)N * O * OH * OW;
+    int N = c->N, C = c->C, H = c->H, W = c->W, O = c->O, K = c->K, KW = c->KW ? c->KW : c->K, s = c->s, p = c->p,
+        g = c->g;
+    int Cg = C / g, Og = O / g, OH = conv_out_size(H, K, s, p), OW = conv_out_size(W, KW, s, p);
+    size_t nx = (size_t)N * C * H * W, nw = (size_t)O * Cg * K * KW, ny = (size_t)N * O * OH * OW;
     float *x = rand_buf(nx, -1, 1), *w = rand_buf(nw, -1, 1), *b = c->bias ? rand_buf(O, -1, 1) : NULL;
     float *dy = rand_buf(ny, -1, 1), *y = rand_buf(ny, 5, 6);
     /* backward adds: start the gradients from known values */
@@ -202,8 +212,9 @@ START_TEST(test_conv2d_vs_direct) {
     double *rdb = calloc(O, sizeof(double)), *mdb = calloc(O, sizeof(double));
     for (size_t i = 0; i < nx; i++) rdx[i] = dx[i], mdx[i] = fabs(dx[i]);
     for (size_t i = 0; i < nw; i++) rdw[i] = dw[i], mdw[i] = fabs(dw[i]);
-    float *dw0 = rand_buf(nw, 0, 0);
+    float *dw0 = rand_buf(nw, 0, 0), *dx0 = rand_buf(nx, 0, 0);
     for (size_t i = 0; i < nw; i++) dw0[i] = dw[i];
+    for (size_t i = 0; i < nx; i++) dx0[i] = dx[i];
     for (int o = 0; o < O; o++) rdb[o] = db[o], mdb[o] = fabs(db[o]);
     for (int n = 0; n < N; n++)
         for (int o = 0; o < O; o++)
@@ -213,11 +224,11 @@ START_TEST(test_conv2d_vs_direct) {
                     double acc = b ? b[o] : 0, mag = b ? fabs(b[o]) : 0, d = dy[yi];
                     for (int ci = 0; ci < Cg; ci++)
                         for (int kh = 0; kh < K; kh++)
-                            for (int kw = 0; kw < K; kw++) {
+                            for (int kw = 0; kw < KW; kw++) {
                                 int ih = oh * s - p + kh, iw = ow * s - p + kw;
                                 if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
                                 size_t xi = (((size_t)n * C + (size_t)(o / Og) * Cg + ci) * H + ih) * W + iw;
-                                size_t wi = (((size_t)o * Cg + ci) * K + kh) * K + kw;
+                                size_t wi = (((size_t)o * Cg + ci) * K + kh) * KW + kw;
                                 acc += (double)w[wi] * x[xi];
                                 mag += fabs((double)w[wi] * x[xi]);
                                 rdx[xi] += d * w[wi];
@@ -230,20 +241,25 @@ START_TEST(test_conv2d_vs_direct) {
                     rdb[o] += d;
                     mdb[o] += fabs(d);
                 }
-    conv2d_forward_cpu(y, x, w, b, N, C, H, W, O, K, K, s, p, g);
-    conv2d_backward_cpu(dx, dw, c->bias ? db : NULL, dy, x, w, N, C, H, W, O, K, K, s, p, g);
+    conv2d_forward_cpu(y, x, w, b, N, C, H, W, O, K, KW, s, p, g);
+    conv2d_backward_cpu(dx, dw, c->bias ? db : NULL, dy, x, w, N, C, H, W, O, K, KW, s, p, g);
     int bad = conv_check("y", y, ry, my, ny) + conv_check("dx", dx, rdx, mdx, nx) +
               conv_check("dw", dw, rdw, mdw, nw);
     if (c->bias) bad += conv_check("db", db, rdb, mdb, O);
     /* dw alone (dx and db not wanted), from zero: the same gradient */
     float *dw2 = rand_buf(nw, 0, 0);
-    conv2d_backward_cpu(NULL, dw2, NULL, dy, x, w, N, C, H, W, O, K, K, s, p, g);
+    conv2d_backward_cpu(NULL, dw2, NULL, dy, x, w, N, C, H, W, O, K, KW, s, p, g);
     for (size_t i = 0; i < nw; i++) rdw[i] -= dw0[i];
     bad += conv_check("dw alone", dw2, rdw, mdw, nw);
+    /* dx alone, from zero */
+    float *dx2 = rand_buf(nx, 0, 0);
+    conv2d_backward_cpu(dx2, NULL, NULL, dy, x, w, N, C, H, W, O, K, KW, s, p, g);
+    for (size_t i = 0; i < nx; i++) rdx[i] -= dx0[i];
+    bad += conv_check("dx alone", dx2, rdx, mdx, nx);
     free(ry), free(my), free(rdx), free(mdx), free(rdw), free(mdw), free(rdb), free(mdb);
     nx_step_reset();
-    ck_assert_msg(bad == 0, "conv2d case %d (N%d C%d %dx%d O%d k%d s%d p%d g%d): %d mismatches", _i, N, C, H, W, O,
-                  K, s, p, g, bad);
+    ck_assert_msg(bad == 0, "conv2d case %d (N%d C%d %dx%d O%d k%dx%d s%d p%d g%d): %d mismatches", _i, N, C, H, W,
+                  O, K, KW, s, p, g, bad);
 }
 END_TEST
 
