@@ -81,7 +81,8 @@ void tape_print(void) {
         TapeEntry *e = &g_tape[i];
         printf("  %3d %-18s -> %-18s <-", i, op_name(e->op), tensor_shape_str(e->out));
         for (int k = 0; k < e->n_in; k++)
-            if (e->in[k]) printf(" %s%s", tensor_shape_str(e->in[k]), e->in[k]->name ? e->in[k]->name : "");
+            if (e->in[k])
+                printf(" %s%s%s", tensor_shape_str(e->in[k]), e->in[k]->name ? ":" : "", e->in[k]->name ? e->in[k]->name : "");
         printf("\n");
     }
 }
