@@ -34,6 +34,9 @@
     } while (0)
 #endif
 
+/* sum and mean over a dims mask (autograd/op_sum.c); mean divides by the count. */
+Tensor *op_reduce(int op, Tensor *x, unsigned dims, bool keepdim, bool mean);
+
 /* Context structs for backward live in the host arena (freed at step reset). */
 #define OP_CTX(type) ((type *)arena_alloc(host_arena(), sizeof(type)))
 

@@ -19,22 +19,24 @@
 typedef struct {
     int xs[4];     /* x's shape padded on the left with 1s to 4 dims */
     unsigned dims; /* reduced dims of the padded shape (bit d = dim d) */
-    float div;     /* 1 */
-} SumCtx;
+    float div;     /* 1 for sum, the number of reduced elements for mean */
+} ReduceCtx;
 
-static void sum_backward(TapeEntry *e) {
+static void reduce_backward(TapeEntry *e) {
     Tensor *x = e->in[0], *y = e->out;
-    SumCtx *c = e->ctx;
+    ReduceCtx *c = e->ctx;
     if (!x->requires_grad) return;
     DISPATCH(x->device, sum_backward, tensor_grad(x), y->grad, c->xs, c->dims, c->div);
 }
 
-Tensor *nx_sum(Tensor *x, unsigned dims, bool keepdim) {
-    OP_CHECK("sum", x->dtype == NX_F32, "int32 input %s", tensor_shape_str(x));
-    OP_CHECK("sum", (dims >> x->ndim) == 0, "dims mask 0x%x names a dim beyond the %d of %s", dims, x->ndim,
+/* Shared by nx_sum and nx_mean (autograd/op_mean.c): they differ only in div. */
+Tensor *op_reduce(int op, Tensor *x, unsigned dims, bool keepdim, bool mean) {
+    const char *name = op_name(op);
+    NX_CHECK(x->dtype == NX_F32, "op %s: int32 input %s", name, tensor_shape_str(x));
+    NX_CHECK((dims >> x->ndim) == 0, "op %s: dims mask 0x%x names a dim beyond the %d of %s", name, dims, x->ndim,
              tensor_shape_str(x));
     unsigned mask = dims == NX_ALL ? (1u << x->ndim) - 1 : dims;
-    SumCtx c;
+    ReduceCtx c;
     int pad = 4 - x->ndim, ny = 0, sy[4];
     int64_t count = 1;
     for (int d = 0; d < 4; d++) c.xs[d] = d < pad ? 1 : x->shape[d - pad];
@@ -47,13 +49,15 @@ Tensor *nx_sum(Tensor *x, unsigned dims, bool keepdim) {
             sy[ny++] = x->shape[k];
         }
     }
-    c.div = 1.0f;
+    c.div = mean ? (float)count : 1.0f;
     Tensor *y = tensor_new(x->device, NX_F32, ny, sy);
     DISPATCH(x->device, sum_forward, y->data, x->data, c.xs, c.dims, c.div);
     if (tape_wants(&x, 1)) {
-        SumCtx *ctx = OP_CTX(SumCtx);
+        ReduceCtx *ctx = OP_CTX(ReduceCtx);
         *ctx = c;
-        tape_record(OP_sum, y, &x, 1, ctx, sum_backward);
+        tape_record(op, y, &x, 1, ctx, reduce_backward);
     }
     return y;
 }
+
+Tensor *nx_sum(Tensor *x, unsigned dims, bool keepdim) { return op_reduce(OP_sum, x, dims, keepdim, false); }

@@ -31,27 +31,7 @@
 #define CONV_WS_FLOATS ((int64_t)1 << 25) /* 128 MiB of columns + staging, unless one image needs more */
 #endif
 
-struct ConvShape {
-    int N, C, H, W, O, KH, KW, stride, pad, groups;
-    int OH, OW, L;  /* output plane, L = OH*OW */
-    int Cg, Og, Kg; /* per group: in channels, out channels, Cg*KH*KW */
-};
-
-static ConvShape conv_shape(int N, int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups) {
-    ConvShape s = {N, C, H, W, O, KH, KW, stride, pad, groups, 0, 0, 0, 0, 0, 0};
-    NX_CHECK(groups >= 1 && C % groups == 0 && O % groups == 0, "conv2d: groups %d must divide C %d and O %d", groups,
-             C, O);
-    NX_CHECK(stride >= 1 && pad >= 0, "conv2d: stride %d, pad %d", stride, pad);
-    s.OH = conv_out_size(H, KH, stride, pad);
-    s.OW = conv_out_size(W, KW, stride, pad);
-    NX_CHECK(s.OH >= 1 && s.OW >= 1, "conv2d: kernel %dx%d larger than padded input %dx%d", KH, KW, H + 2 * pad,
-             W + 2 * pad);
-    s.L = s.OH * s.OW;
-    s.Cg = C / groups;
-    s.Og = O / groups;
-    s.Kg = s.Cg * KH * KW;
-    return s;
-}
+/* ConvShape and conv_shape: kernels/conv.h (shared with conv.c). */
 
 /* ---- im2col / col2im over nb images ------------------------------------ */
 

@@ -19,21 +19,30 @@ int model_save(const Model *m, const char *path, int n_extra, const char *const 
     return safetensors_save_params(path, &m->params, n + n_extra, meta);
 }
 
-int checkpoint_meta(const char *path, const char *key, char *buf, size_t size) {
-    SafetensorsFile sf;
-    if (safetensors_open(&sf, path) != 0) return -1;
-    const char *v = safetensors_meta(&sf, key);
-    snprintf(buf, size, "%s", v ? v : "");
-    safetensors_close(&sf);
-    return 0;
+static const char *meta_or_empty(const SafetensorsFile *sf, const char *key) {
+    const char *v = safetensors_meta(sf, key);
+    return v ? v : "";
 }
 
 int model_load(Model *m, const char *path, const char *arch_override, int n_classes, int in_c, int in_hw, Device d) {
-    char arch[32], classes[16], c[16], hw[16];
-    if (checkpoint_meta(path, "arch", arch, sizeof arch) != 0) return -1;
-    checkpoint_meta(path, "classes", classes, sizeof classes);
-    checkpoint_meta(path, "in_channels", c, sizeof c);
-    checkpoint_meta(path, "in_size", hw, sizeof hw);
+    SafetensorsFile sf;
+    if (safetensors_open(&sf, path) != 0) return -1;
+    char arch[32];
+    snprintf(arch, sizeof arch, "%s", meta_or_empty(&sf, "arch"));
+    const char *classes = meta_or_empty(&sf, "classes"), *c = meta_or_empty(&sf, "in_channels"),
+               *hw = meta_or_empty(&sf, "in_size");
+    if (*classes) n_classes = atoi(classes);
+    if (*c) in_c = atoi(c);
+    if (*hw) in_hw = atoi(hw);
+    if (n_classes <= 0) {
+        /* a PyTorch export: the classes are the rows of the last layer's bias */
+        const char *last[] = {"fc2.bias", "classifier.bias", "fc.bias"};
+        for (int i = 0; i < 3 && n_classes <= 0; i++) {
+            const StTensorInfo *ti = safetensors_find(&sf, last[i]);
+            if (ti && ti->ndim == 1) n_classes = (int)ti->shape[0];
+        }
+    }
+    safetensors_close(&sf);
     if (arch_override && *arch_override) {
         if (*arch && strcmp(arch, arch_override) != 0) {
             nx_error_set("%s: holds a %s model, not %s", path, arch, arch_override);
@@ -45,23 +54,9 @@ int model_load(Model *m, const char *path, const char *arch_override, int n_clas
         nx_error_set("%s: no 'arch' in the metadata (a PyTorch export?): name the model with --model", path);
         return -1;
     }
-    if (*classes) n_classes = atoi(classes);
-    if (*c) in_c = atoi(c);
-    if (*hw) in_hw = atoi(hw);
     if (n_classes <= 0) {
-        /* a PyTorch export: the classes are the rows of the last layer's bias */
-        SafetensorsFile sf;
-        if (safetensors_open(&sf, path) != 0) return -1;
-        const char *last[] = {"fc2.bias", "classifier.bias", "fc.bias"};
-        for (int i = 0; i < 3 && n_classes <= 0; i++) {
-            const StTensorInfo *ti = safetensors_find(&sf, last[i]);
-            if (ti && ti->ndim == 1) n_classes = (int)ti->shape[0];
-        }
-        safetensors_close(&sf);
-        if (n_classes <= 0) {
-            nx_error_set("%s: cannot tell the number of classes", path);
-            return -1;
-        }
+        nx_error_set("%s: cannot tell the number of classes", path);
+        return -1;
     }
     if (model_create(m, arch, n_classes, in_c, in_hw, d) != 0) return -1;
     if (safetensors_load_params(path, &m->params, false) != 0) {

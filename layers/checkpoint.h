@@ -24,8 +24,6 @@ int model_save(const Model *m, const char *path, int n_extra, const char *const 
  * when the file has no metadata (a PyTorch export), with n_classes and
  * in_c/in_hw (0: defaults). -1 + nx_error_set on any problem. */
 int model_load(Model *m, const char *path, const char *arch_override, int n_classes, int in_c, int in_hw, Device d);
-/* Read one metadata value of a checkpoint into buf ("" when absent). */
-int checkpoint_meta(const char *path, const char *key, char *buf, size_t size);
 
 typedef struct {
     int epoch;        /* epochs completed */
