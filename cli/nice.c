@@ -293,7 +293,8 @@ static int nice_compress_cmd(int argc, char **argv) {
     fprintf(csv.f, "file,bytes,original_bytes,label,prediction\n");
     int C = d.c, H = d.h, W = d.w, batch = 100;
     float *x = nx_malloc(sizeof(float) * (size_t)batch * C * H * W), *q = nx_malloc(sizeof(float) * (size_t)C * H * W);
-    uint8_t *px = nx_malloc((size_t)H * W * C), *orig = nx_malloc((size_t)H * W * C);
+    size_t img_bytes = (size_t)H * W * C;
+    uint8_t *pxb = nx_malloc(img_bytes * batch), *orig = nx_malloc(img_bytes); /* pxb: (batch, H, W, C) */
     int32_t *pred = nx_malloc(sizeof(int32_t) * (size_t)batch);
     double bytes = 0, orig_bytes = 0;
     int correct = 0;
@@ -308,6 +309,7 @@ static int nice_compress_cmd(int argc, char **argv) {
         float *mh = tensor_to_host(mixed);
         /* the classifier sees exactly what the PNG holds: 8-bit pixels */
         for (int i = 0; i < b; i++) {
+            uint8_t *px = pxb + img_bytes * i;
             render_image(px, mh + (size_t)i * C * H * W, C, H, W, 0);
             for (int p = 0; p < H * W; p++)
                 for (int k = 0; k < C; k++) q[k * H * W + p] = px[p * C + k] / 255.0f;
@@ -316,7 +318,7 @@ static int nice_compress_cmd(int argc, char **argv) {
         argmax_rows(pred, model_forward(&m, batch_to_device(mh, b, C, H, W, dev)));
         for (int i = 0; i < b; i++) {
             size_t nb, ob;
-            render_image(px, mh + (size_t)i * C * H * W, C, H, W, 0);
+            const uint8_t *px = pxb + img_bytes * i;
             render_image(orig, x + (size_t)i * C * H * W, C, H, W, 0);
             char name[64];
             snprintf(name, sizeof name, "%05d.png", start + i);
@@ -339,7 +341,7 @@ static int nice_compress_cmd(int argc, char **argv) {
                n, c.block, bytes / n, orig_bytes / n, orig_bytes / bytes, acc, csv_path);
     else printf("block %d: %d images, mean PNG %.0f bytes (original %.0f, %.2fx smaller), accuracy %.2f%%; %s\n", c.block, n,
                 bytes / n, orig_bytes / n, orig_bytes / bytes, 100 * acc, csv_path);
-    free(x), free(q), free(px), free(orig), free(pred);
+    free(x), free(q), free(pxb), free(orig), free(pred);
     generator_free(&g);
     model_free(&m);
     dataset_free(&d);
