@@ -25,6 +25,7 @@
 #include "data/dataset.h"
 #include "data/image.h"
 #include "data/loader.h"
+#include "eval/maps.h"
 #include "tensor/safetensors.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -877,6 +878,50 @@ START_TEST(test_safetensors_roundtrip) {
 }
 END_TEST
 
+START_TEST(test_maps_roundtrip) {
+    const char *dir = tmpdir();
+    const char *path = pjoin(dir, "maps.safetensors");
+    MapsFile a, b;
+    maps_alloc(&a, 3, 4, 5, 2, 2);
+    for (int i = 0; i < 3 * 4 * 5; i++) a.maps[i] = (float)i / 7.0f;
+    for (int i = 0; i < 3 * 2 * 2; i++) a.native[i] = -(float)i;
+    for (int i = 0; i < 3; i++) a.index[i] = 100 + i, a.target[i] = i, a.label[i] = 2 - i;
+    maps_set_meta(&a, "method", "saliency");
+    maps_set_meta(&a, "method", "ig"); /* replaced, not duplicated */
+    maps_set_meta(&a, "steps", "64");
+    ck_assert_msg(maps_save(path, &a) == 0, "%s", nx_error_msg());
+    ck_assert_msg(maps_load(&b, path) == 0, "%s", nx_error_msg());
+    ck_assert(b.n == 3 && b.h == 4 && b.w == 5 && b.nh == 2 && b.nw == 2 && b.n_meta == 2);
+    ck_assert_mem_eq(a.maps, b.maps, sizeof(float) * 60);
+    ck_assert_mem_eq(a.native, b.native, sizeof(float) * 12);
+    ck_assert_mem_eq(a.index, b.index, sizeof(int32_t) * 3);
+    ck_assert_mem_eq(a.target, b.target, sizeof(int32_t) * 3);
+    ck_assert_mem_eq(a.label, b.label, sizeof(int32_t) * 3);
+    ck_assert_str_eq(maps_meta(&b, "method"), "ig");
+    ck_assert_str_eq(maps_meta(&b, "steps"), "64");
+    ck_assert_ptr_null(maps_meta(&b, "absent"));
+    maps_free(&b);
+    /* a NaN map is refused, naming the file and the tensor */
+    a.maps[7] = NAN;
+    ck_assert(maps_save(path, &a) == 0);
+    ck_assert_int_eq(maps_load(&b, path), -1);
+    ck_assert_ptr_nonnull(strstr(nx_error_msg(), "maps.safetensors"));
+    ck_assert_ptr_nonnull(strstr(nx_error_msg(), "non-finite"));
+    maps_free(&a);
+    /* a file without 'label' is refused */
+    nx_step_reset();
+    float mv[4] = {0};
+    int32_t iv[1] = {0};
+    const Tensor *ts[3] = {tensor_wrap(NX_CPU, NX_F32, mv, 3, (int[]){1, 2, 2}),
+                           tensor_wrap(NX_CPU, NX_I32, iv, 1, (int[]){1}), tensor_wrap(NX_CPU, NX_I32, iv, 1, (int[]){1})};
+    const char *names[3] = {"maps", "index", "target"};
+    ck_assert(safetensors_save(path, 3, names, ts, 0, NULL) == 0);
+    ck_assert_int_eq(maps_load(&b, path), -1);
+    ck_assert_ptr_nonnull(strstr(nx_error_msg(), "'label'"));
+    rmtree(dir);
+}
+END_TEST
+
 START_TEST(test_safetensors_from_pytorch) {
     char path[512];
     snprintf(path, sizeof path, "%s/torch_small.safetensors", fixtures());
@@ -1080,6 +1125,7 @@ Suite *suite_data(void) {
     tcase_add_test(tc, test_loader_augmentation);
     tcase_add_test(tc, test_safetensors_roundtrip);
     tcase_add_test(tc, test_safetensors_from_pytorch);
+    tcase_add_test(tc, test_maps_roundtrip);
     tcase_add_test(tc, test_safetensors_errors);
     tcase_add_test(tc, test_fashion_mnist_debian);
     tcase_add_test(tc, test_mnist_shared);
