@@ -58,7 +58,14 @@ MODELS = [  # nicex arch, batch, input side, classes
     ("resnet18", 128, 224, 1000),
     ("vgg11", 256, 32, 10),
 ]
-WARMUP, REPS, CONV_BATCH = 3, 10, 32
+WARMUP, REPS, CONV_BATCH, LENET_EPOCHS = 3, 10, 32, 10
+DEV = "cuda"
+# NX_BENCH_SELFTEST=1: the PyTorch side on the CPU at tiny sizes, to try this
+# script's code paths on a machine without a GPU (never for results).
+SELFTEST = os.environ.get("NX_BENCH_SELFTEST") == "1"
+if SELFTEST:
+    DEV, WARMUP, REPS, CONV_BATCH, LENET_EPOCHS = "cpu", 1, 2, 2, 1
+    MODELS = [(a, 2, hw, c) for a, _, hw, c in MODELS]
 RAW = []
 
 
@@ -145,6 +152,8 @@ def torch_setup():
         import torch
     except ImportError as e:
         return None, "no torch (%s)" % e
+    if SELFTEST:
+        return torch, None
     if not torch.cuda.is_available():
         return None, "torch %s sees no CUDA device" % torch.__version__
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -154,12 +163,22 @@ def torch_setup():
     return torch, None
 
 
+def sync(torch):
+    if DEV == "cuda":
+        torch.cuda.synchronize()
+
+
 def cuda_time_ms(torch, fn, warmup, reps):
     """median of reps synchronised calls, CUDA events"""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(reps):
+        if DEV != "cuda":
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+            continue
         a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         torch.cuda.synchronize()
         a.record()
@@ -174,8 +193,8 @@ def torch_conv(torch, N):
     import torch.nn.functional as F
     rows = {}
     for name, C, H, W, O, K, s, p in RESNET18_CONVS:
-        x = torch.randn(N, C, H, W, device="cuda", requires_grad=True)
-        w = torch.randn(O, C, K, K, device="cuda", requires_grad=True)
+        x = torch.randn(N, C, H, W, device=DEV, requires_grad=True)
+        w = torch.randn(O, C, K, K, device=DEV, requires_grad=True)
         y = F.conv2d(x, w, None, s, p)
         dy = torch.randn_like(y)
         fwd = cuda_time_ms(torch, lambda: F.conv2d(x, w, None, s, p), WARMUP, REPS)
@@ -211,9 +230,9 @@ def torch_model(torch, arch, classes):
 def torch_throughput(torch, arch, N, HW, classes, train):
     import torch.nn.functional as F
     torch.manual_seed(0)
-    model = torch_model(torch, arch, classes).cuda()
-    x = torch.rand(N, 3, HW, HW, device="cuda")
-    y = torch.arange(N, device="cuda") % classes
+    model = torch_model(torch, arch, classes).to(DEV)
+    x = torch.rand(N, 3, HW, HW, device=DEV)
+    y = torch.arange(N, device=DEV) % classes
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     model.train(train)
 
@@ -228,14 +247,15 @@ def torch_throughput(torch, arch, N, HW, classes, train):
 
     for _ in range(WARMUP):
         step()
-    torch.cuda.synchronize()
+    sync(torch)
     t0 = time.perf_counter()
     for _ in range(REPS):
         step()
-    torch.cuda.synchronize()
+    sync(torch)
     ms = (time.perf_counter() - t0) * 1e3 / REPS
     del model, x, y, opt
-    torch.cuda.empty_cache()
+    if DEV == "cuda":
+        torch.cuda.empty_cache()
     return N / (ms / 1e3), ms
 
 
@@ -247,7 +267,7 @@ def load_idx(path):
     return data[4 + 4 * ndim:], dims
 
 
-def torch_lenet(torch, data_dir, epochs=10):
+def torch_lenet(torch, data_dir, epochs):
     import torch.nn as nn
     import torch.nn.functional as F
 
@@ -255,7 +275,7 @@ def torch_lenet(torch, data_dir, epochs=10):
         for name in (stem + ".gz", stem):
             if os.path.exists(os.path.join(data_dir, name)):
                 raw, dims = load_idx(os.path.join(data_dir, name))
-                t = torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(dims).cuda()
+                t = torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(dims).to(DEV)
                 return t.float().div_(255).unsqueeze(1) if images else t.long()
         raise FileNotFoundError(os.path.join(data_dir, stem))
 
@@ -274,23 +294,24 @@ def torch_lenet(torch, data_dir, epochs=10):
     torch.manual_seed(0)
     xtr, ytr = tensor("train-images-idx3-ubyte", True), tensor("train-labels-idx1-ubyte", False)
     xte, yte = tensor("t10k-images-idx3-ubyte", True), tensor("t10k-labels-idx1-ubyte", False)
-    model = LeNet5().cuda()
+    model = LeNet5().to(DEV)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=5, gamma=0.1)
-    gen = torch.Generator(device="cuda")
+    gen = torch.Generator(device=DEV)
     gen.manual_seed(0)
     train_s, acc = 0.0, 0.0
+    n_train = xtr.shape[0] if not SELFTEST else 2000
     for _ in range(epochs):
-        torch.cuda.synchronize()
+        sync(torch)
         t0 = time.perf_counter()
         model.train()
-        perm = torch.randperm(xtr.shape[0], device="cuda", generator=gen)
-        for i in range(0, xtr.shape[0], 100):
+        perm = torch.randperm(xtr.shape[0], device=DEV, generator=gen)[:n_train]
+        for i in range(0, n_train, 100):
             idx = perm[i:i + 100]
             opt.zero_grad(set_to_none=True)
             F.cross_entropy(model(xtr[idx]), ytr[idx]).backward()
             opt.step()
-        torch.cuda.synchronize()
+        sync(torch)
         train_s += time.perf_counter() - t0
         sched.step()
         model.eval()
@@ -327,12 +348,16 @@ def device_info(torch):
     return info
 
 
-def git_commit():
+def build_info(bindir):
+    """the carry folder's BUILD_INFO (the device's copy of the tree has no .git)"""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              timeout=10).stdout.strip() or "?"
+        return "build " + "; ".join(open(os.path.join(bindir, "BUILD_INFO")).read().strip().splitlines())
     except OSError:
-        return "?"
+        try:
+            return "commit " + subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                              timeout=10).stdout.strip()
+        except OSError:
+            return "commit ?"
 
 
 def write(path, text):
@@ -354,7 +379,10 @@ def main():
     command = "python3 bench/bench_gpu.py " + " ".join(sys.argv[1:])
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     torch, torch_why = torch_setup()
-    log("PyTorch side:", "on " + torch.cuda.get_device_name(0) if torch else "skipped: " + torch_why)
+    if SELFTEST:
+        log("NX_BENCH_SELFTEST=1: the PyTorch side runs on the CPU at tiny sizes; not results")
+    log("PyTorch side:", "skipped: " + torch_why if torch is None else
+        "on " + (torch.cuda.get_device_name(0) if DEV == "cuda" else "the CPU"))
 
     # nicex first: its conv rows also tell whether it sees a GPU
     conv_rows, nicex_why = nicex_bench(args.bin, ["conv", "--batch", str(CONV_BATCH)])
@@ -397,13 +425,13 @@ def main():
     n_lenet = None
     if conv_rows is not None:
         n_lenet = read_lenet_log(args.lenet_log) if args.lenet_log else nicex_lenet(args.bin, args.data)
-    t_lenet = torch_lenet(torch, args.data) if torch is not None else None
+    t_lenet = torch_lenet(torch, args.data, LENET_EPOCHS) if torch is not None else None
 
     info = device_info(torch)
     L = ["# nicex vs PyTorch on one GPU", ""]
     L.append("- device: %s (%s), driver %s" % (info.get("name"), info.get("memory", "?"), info.get("driver")))
     L.append("- PyTorch %s (CUDA %s, cuDNN %s); nicex %s" % (info.get("torch", "-"), info.get("cuda", "-"),
-                                                              info.get("cudnn", "-"), git_commit()))
+                                                              info.get("cudnn", "-"), build_info(args.bin)))
     L.append("- date: %s" % date)
     L.append("- command: `%s` (scripts/gpu-check.sh runs it; `make bench-gpu`)" % command)
     L.append("- fp32 in both, TF32 off: nicex's cuBLAS in CUBLAS_DEFAULT_MATH; PyTorch with matmul.allow_tf32 = "

@@ -9,6 +9,7 @@
 #                                       cuBLAS (libgomp here)
 #   CARRY/fashion-mnist/                the four IDX files (gzip)
 #   CARRY/ldd.txt, CARRY/manifest.txt   ldd of each binary; files and sizes
+#   CARRY/BUILD_INFO                    commit, date, compilers of the build
 #
 # The CUDA runtime is linked statically. cuBLAS is not: this CUDA 13 toolkit
 # ships no libcublas_static.a, and libcublasLt.so alone is 540 MB, so the
@@ -52,6 +53,11 @@ for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte 
     fi
 done
 
+{
+    echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+    echo "built $(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -n)"
+    echo "nvcc $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' || echo '?'), cc $(cc -dumpfullversion 2>/dev/null)"
+} >"$carry/BUILD_INFO"
 (cd "$carry" && find . -type f ! -name manifest.txt | sort | xargs ls -l | awk '{print $5, $9}') >"$carry/manifest.txt"
 total=$(du -sb "$carry" | cut -f1)
 tree=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)

@@ -16,8 +16,9 @@
 #
 # It runs the binaries of `make gpu-build` from the carry folder (.gpu-carry,
 # or NX_GPU_CARRY) with LD_LIBRARY_PATH set to its lib/ and to the device's
-# CUDA 13 cuBLAS. Each part has its own time limit (T_SUITE, T_LENET,
-# T_BENCH seconds), so one hang cannot eat the device time.
+# CUDA 13 cuBLAS. Each part has its own time limit (T_SUITE, split among the
+# suite's five test cases, T_LENET, T_BENCH seconds; defaults 200, 150, 150),
+# so one hang cannot eat the device time; expected total 3-5 minutes.
 #
 # Without a GPU (no nvidia-smi, or it lists none; or --dry) it runs its dry
 # mode: the CUDA suite's self-test (the op cases and training steps CPU
@@ -37,7 +38,7 @@ for a in "$@"; do
 done
 out=${args[0]:-${OUT:-gpu-check-out}}
 carry=${NX_GPU_CARRY:-.gpu-carry}
-T_SUITE=${T_SUITE:-150} T_LENET=${T_LENET:-150} T_BENCH=${T_BENCH:-240}
+T_SUITE=${T_SUITE:-200} T_LENET=${T_LENET:-150} T_BENCH=${T_BENCH:-150}
 mkdir -p "$out" || exit 1
 out=$(cd "$out" && pwd)
 summary="$out/summary.md"
@@ -54,7 +55,8 @@ t_start=$(date +%s)
 note "# nicex GPU check"
 note ""
 note "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), host $(uname -n), $(nproc) CPUs"
-note "- command: \`bash scripts/gpu-check.sh $*\` (commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+note "- command: \`bash scripts/gpu-check.sh $*\`"
+note "- build: $( [ -f "$carry/BUILD_INFO" ] && tr '\n' ';' <"$carry/BUILD_INFO" || echo "no $carry/BUILD_INFO")"
 
 # ---- 0. environment ---------------------------------------------------------
 env_txt="$out/env.txt"
@@ -132,30 +134,52 @@ print(json.dumps(v) if isinstance(v, (list, dict, bool)) else v)
 EOF
 }
 
+# Check's summary line, "100%: Checks: 38, Failures: 0, Errors: 0", the last one in a log
+last_checks() { grep -oE '[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$1" | tail -1; }
+
 # ---- 1. the CUDA suite ------------------------------------------------------
+# One process per test case (CK_RUN_CASE), each with its own limit: with
+# CK_FORK=no a crash ends the process, and would hide the cases after it.
 slog="$out/suite-cuda.log"
 : >"$slog"
 t0=$(date +%s)
 if [ $dry = 1 ]; then
-    CK_FORK=no NX_SUITE=cuda NX_CUDA_SELFTEST=1 run_part "$T_SUITE" "$slog" "$carry/run_tests"
-else
-    CK_FORK=no NX_SUITE=cuda run_part "$T_SUITE" "$slog" "$carry/run_tests"
-fi
-rc=$?
-checks=$(grep -E '^[0-9]+%: Checks:' "$slog" | tail -1)
-if [ $dry = 1 ]; then
+    CK_FORK=no CK_VERBOSITY=verbose NX_SUITE=cuda NX_CUDA_SELFTEST=1 run_part "$T_SUITE" "$slog" "$carry/run_tests"
+    rc=$?
+    checks=$(last_checks "$slog")
     if [ $rc = 0 ] && grep -q "CUDA suites skipped: no GPU" "$slog"; then
         verdict "1. CUDA suite" SKIP "(no GPU; self-test CPU against CPU passed: $checks; $(($(date +%s) - t0)) s)"
     else
         verdict "1. CUDA suite" FAIL "(dry self-test, exit $rc: $checks; see suite-cuda.log)"
     fi
-elif [ $rc = 0 ] && ! grep -q "CUDA suites skipped" "$slog"; then
-    verdict "1. CUDA suite" PASS "($checks; $(($(date +%s) - t0)) s)"
 else
-    verdict "1. CUDA suite" FAIL "(exit $rc: ${checks:-no Check summary}; see suite-cuda.log)"
-    grep -E ':[EF]:|fatal|mismatch' "$slog" | head -20 | sed 's/^/    /' | tee -a "$summary"
+    cases=("ops:$((T_SUITE * 3 / 8))" "optim:$((T_SUITE / 8))" "loss targets:$((T_SUITE / 8))"
+        "random streams:$((T_SUITE / 8))" "training steps:$((T_SUITE / 4))")
+    results="" suite_ok=1
+    for spec in "${cases[@]}"; do
+        name=${spec%:*} t=${spec##*:}
+        echo "== test case '$name' (limit $t s)" >>"$slog"
+        CK_FORK=no CK_VERBOSITY=verbose CK_RUN_CASE="$name" NX_SUITE=cuda run_part "$t" "$slog" "$carry/run_tests"
+        rc=$?
+        checks=$(last_checks "$slog")
+        n_checks=$(echo "$checks" | sed -n 's/.*Checks: \([0-9]*\).*/\1/p')
+        case $rc in
+        0) if [ "${n_checks:-0}" -gt 0 ]; then results="$results; $name: ${checks#*: }"
+           else results="$results; $name: NO TESTS RAN"; suite_ok=0; fi ;;
+        124 | 137) results="$results; $name: TIMED OUT"; suite_ok=0 ;;
+        *) results="$results; $name: exit $rc ${checks#*: }"; suite_ok=0 ;;
+        esac
+    done
+    if grep -q "CUDA suites skipped" "$slog"; then
+        verdict "1. CUDA suite" FAIL "(the suite saw no GPU although nvidia-smi did: see suite-cuda.log)"
+    elif [ $suite_ok = 1 ]; then
+        verdict "1. CUDA suite" PASS "(${results#; }; $(($(date +%s) - t0)) s)"
+    else
+        verdict "1. CUDA suite" FAIL "(${results#; }; see suite-cuda.log)"
+        grep -E ':[EF]:|fatal|MISMATCH|TIMED OUT' "$slog" | head -20 | sed 's/^/    /' | tee -a "$summary"
+    fi
 fi
-grep -E 'worst normwise|normwise errors|bit-identical' "$slog" | sed 's/^/    /' >>"$summary"
+grep -E 'worst normwise|normwise error|bit-identical' "$slog" | sed 's/^/    /' >>"$summary"
 
 # ---- 2. LeNet5, 10 epochs on the GPU ---------------------------------------
 llog="$out/lenet5.log"
@@ -164,7 +188,7 @@ data="fashion-mnist:$carry/fashion-mnist"
 tmp=$(mktemp -d)
 t0=$(date +%s)
 # The CPU run's accuracy: the shipped model was trained by this recipe on the CPU (docs/models.md).
-run_part 60 "$llog" "$carry/nicex" eval --ckpt models/lenet5-fashion-mnist.safetensors --data "$data" --json
+run_part 30 "$llog" "$carry/nicex" eval --ckpt models/lenet5-fashion-mnist.safetensors --data "$data" --json
 cpu_acc=$(python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")][-1]["accuracy"])' "$llog" 2>/dev/null)
 recipe=(--model lenet5 --data "$data" --opt adam --lr 1e-3 --batch 100 --schedule step --step-size 5 --gamma 0.1
     --seed 0 --report-memory --json --out "$tmp/lenet5.safetensors")
@@ -207,6 +231,8 @@ PYTHONUNBUFFERED=1 run_part "$T_BENCH" "$blog" python3 bench/bench_gpu.py "${ben
 rc=$?
 if [ $rc != 0 ] || [ ! -s "$out/gpu.md" ]; then
     verdict "3. bench-gpu" FAIL "(exit $rc; see bench.log)"
+elif [ $dry = 0 ] && grep -q "not run" "$out/gpu.md"; then
+    verdict "3. bench-gpu" FAIL "(a side did not run: $(grep -m2 'not run' "$out/gpu.md" | tr '\n' ' '))"
 elif [ $dry = 1 ]; then
     verdict "3. bench-gpu" SKIP "(no GPU: stub written to gpu.md; $(($(date +%s) - t0)) s)"
 else

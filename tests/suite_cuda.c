@@ -688,6 +688,9 @@ START_TEST(test_op) {
     nx_step_reset();
     int bad = cuda_cases[_i]();
     nx_step_reset();
+    /* progress on stderr, unbuffered: with CK_FORK=no a crash in a later case
+     * would take Check's end-of-run report with it */
+    fprintf(stderr, "cuda op %s: %s\n", op_name(_i), bad ? "MISMATCH" : "ok");
     ck_assert_msg(bad == 0, "op '%s': %d CPU/CUDA mismatches", op_name(_i), bad);
 }
 END_TEST
