@@ -113,7 +113,7 @@ bench-nice-lambda: deps $(BIN)
 #                    CUDA runtime static, then .gpu-carry/: those binaries
 #                    stripped, the shared libraries they need beyond glibc and
 #                    cuBLAS, and Fashion-MNIST (scripts/gpu-carry.sh)
-#   make gpu-check   scripts/gpu-check.sh gpu-check-out (on a machine without a
+#   make gpu-check   gpu-build, then scripts/gpu-check.sh gpu-check-out (without a
 #                    GPU: the dry mode, every CUDA part skipped with a notice)
 #   make bench-gpu   nicex vs PyTorch on this machine's GPU -> bench/results/gpu.md
 # No libcublas_static.a ships with this CUDA 13 toolkit: cuBLAS stays shared
@@ -133,7 +133,7 @@ gpu-build: deps
 	  $(GPU_BUILD)/nicex $(GPU_BUILD)/run_tests $(GPU_BUILD)/bench_gpu
 	sh scripts/gpu-carry.sh $(GPU_BUILD) $(GPU_CARRY)
 
-gpu-check:
+gpu-check: gpu-build
 	bash scripts/gpu-check.sh gpu-check-out
 
 $(BUILD)/bench_gpu: $(BUILD)/bench/bench_gpu.o $(LIB)

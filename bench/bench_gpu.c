@@ -43,12 +43,6 @@
 
 static int g_warmup = 3, g_reps = 10, g_profile = 2;
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
-
 static int usage(void) {
     fprintf(stderr, "usage: bench_gpu conv [--batch N] | train|infer MODEL N HW CLASSES "
                     "[--warmup W] [--reps R] [--profile P]\n");
@@ -56,6 +50,12 @@ static int usage(void) {
 }
 
 #ifdef NX_WITH_CUDA
+
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -259,6 +259,7 @@ int main(int argc, char **argv) {
     if (!model) return bench_conv(batch);
     return bench_model(strcmp(what, "train") == 0, pos[0], atoi(pos[1]), atoi(pos[2]), atoi(pos[3]));
 #else
+    (void)batch;
     return 1;
 #endif
 }

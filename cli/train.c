@@ -132,7 +132,8 @@ int cmd_train(int argc, char **argv) {
      * epoch's training, after its evaluation, and at the end. */
     int64_t mem_at[4] = {-1, -1, -1, -1};
     const int first_epoch = st.epoch; /* st.epoch advances as epochs end */
-    double *epoch_sec = nx_calloc((size_t)epochs, sizeof(double)), *epoch_acc = nx_calloc((size_t)epochs, sizeof(double));
+    double *epoch_sec = nx_calloc((size_t)epochs, sizeof(double));
+    double *epoch_acc = nx_calloc((size_t)epochs, sizeof(double));
     for (int epoch = st.epoch; epoch < epochs; epoch++) {
         optim_schedule(opt, &sched, epoch);
         model_set_training(&m, true);
@@ -202,7 +203,8 @@ int cmd_train(int argc, char **argv) {
                "allocations), workspace %.1f MiB: %s\n",
                device_name(dev), (long long)mem[0], (long long)mem[1], first_epoch + 1, (long long)mem[2],
                (long long)mem[3], ar->high_water / 1048576.0, ar->capacity / 1048576.0, ar->n_mallocs,
-               workspace_bytes(dev) / 1048576.0, mem[1] == 0 && mem[3] == 0 ? "none after the first step" : "ALLOCATES AFTER THE FIRST STEP");
+               workspace_bytes(dev) / 1048576.0,
+               mem[1] == 0 && mem[3] == 0 ? "none after the first step" : "ALLOCATES AFTER THE FIRST STEP");
     if (json) {
         printf("{\"model\": \"%s\", \"data\": \"%s\", \"device\": \"%s\", \"epochs\": %d, \"train_loss\": %.6f, "
                "\"train_accuracy\": %.6f, \"test_accuracy\": %.6f, \"test_loss\": %.6f, \"seconds\": %.3f, "
