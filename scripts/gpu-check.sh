@@ -65,7 +65,10 @@ env_txt="$out/env.txt"
     echo "== uname"; uname -a
     echo "== nvidia-smi"; timeout 20 nvidia-smi 2>&1 || echo "(no nvidia-smi)"
     echo "== carry"; cat "$carry/manifest.txt" 2>&1
+    echo "== TF32 (nicex: CUBLAS_DEFAULT_MATH unless NX_CUDA_TF32=1, unset below)"
+    echo "NX_CUDA_TF32=${NX_CUDA_TF32-} NVIDIA_TF32_OVERRIDE=${NVIDIA_TF32_OVERRIDE-}"
 } >"$env_txt"
+unset NX_CUDA_TF32
 gpu_name=""
 if [ $dry = 0 ] && command -v nvidia-smi >/dev/null 2>&1; then
     gpu_name=$(timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
