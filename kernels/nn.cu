@@ -26,10 +26,10 @@ static __device__ __forceinline__ int64_t bn_index(int64_t j, int c, int C, int 
     return (b * C + c) * HW + i;
 }
 
-static __global__ void __launch_bounds__(BN_THREADS)
-    batchnorm2d_forward_kernel(float *__restrict__ y, float *save_mean, float *save_invstd, float *running_mean,
-                               float *running_var, const float *__restrict__ x, const float *weight, const float *bias,
-                               int N, int C, int HW, bool training, float momentum, float eps) {
+static __global__ void batchnorm2d_forward_kernel(float *__restrict__ y, float *save_mean, float *save_invstd,
+                                                  float *running_mean, float *running_var, const float *__restrict__ x,
+                                                  const float *weight, const float *bias, int N, int C, int HW,
+                                                  bool training, float momentum, float eps) {
     const int c = blockIdx.x;
     const int64_t n = (int64_t)N * HW;
     double mean, var;
@@ -77,10 +77,10 @@ extern "C" void batchnorm2d_forward_cuda(float *y, float *save_mean, float *save
     NX_LAUNCH_CHECK();
 }
 
-static __global__ void __launch_bounds__(BN_THREADS)
-    batchnorm2d_backward_kernel(float *dx, float *dweight, float *dbias, const float *__restrict__ dy,
-                                const float *__restrict__ x, const float *save_mean, const float *save_invstd,
-                                const float *weight, int N, int C, int HW, bool training) {
+static __global__ void batchnorm2d_backward_kernel(float *dx, float *dweight, float *dbias,
+                                                   const float *__restrict__ dy, const float *__restrict__ x,
+                                                   const float *save_mean, const float *save_invstd,
+                                                   const float *weight, int N, int C, int HW, bool training) {
     const int c = blockIdx.x;
     const int64_t n = (int64_t)N * HW;
     const double mean = save_mean[c], invstd = save_invstd[c];

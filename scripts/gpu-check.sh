@@ -13,6 +13,8 @@
 #   3. make bench-gpu's script: nicex vs PyTorch on this GPU
 #                                               -> gpu.md, bench.log
 #   summary.md: one line per part, PASS / FAIL / SKIP, and the numbers.
+#   NX_GPU_SANITIZE=1 adds the op cases under compute-sanitizer memcheck
+#   (sanitize.log; T_SANITIZE seconds, default 180), for a rerun's diagnosis.
 #
 # It runs the binaries of `make gpu-build` from the carry folder (.gpu-carry,
 # or NX_GPU_CARRY) with LD_LIBRARY_PATH set to its lib/ and to the device's
@@ -183,6 +185,23 @@ else
     fi
 fi
 grep -E 'worst normwise|normwise error|bit-identical' "$slog" | sed 's/^/    /' >>"$summary"
+
+# Optional (a rerun's diagnosis): NX_GPU_SANITIZE=1 runs the op cases under
+# compute-sanitizer's memcheck (it works on Firecracker machines, not gVisor).
+if [ $dry = 0 ] && [ "${NX_GPU_SANITIZE:-0}" = 1 ]; then
+    san=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
+    zlog="$out/sanitize.log"
+    : >"$zlog"
+    if [ -z "$san" ]; then
+        verdict "1b. memcheck" FAIL "(no compute-sanitizer on this machine)"
+    else
+        CK_FORK=no CK_RUN_CASE=ops NX_SUITE=cuda run_part "${T_SANITIZE:-180}" "$zlog" "$san" --tool memcheck \
+            --error-exitcode 9 --print-limit 20 "$carry/run_tests"
+        rc=$?
+        if [ $rc = 0 ]; then verdict "1b. memcheck" PASS "(op cases under compute-sanitizer: no error)"
+        else verdict "1b. memcheck" FAIL "(exit $rc: $(grep -m3 -E 'Invalid|ERROR SUMMARY' "$zlog" | tr '\n' ' '))"; fi
+    fi
+fi
 
 # ---- 2. LeNet5, 10 epochs on the GPU ---------------------------------------
 llog="$out/lenet5.log"
