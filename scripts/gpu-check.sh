@@ -19,7 +19,7 @@
 # It runs the binaries of `make gpu-build` from the carry folder (.gpu-carry,
 # or NX_GPU_CARRY) with LD_LIBRARY_PATH set to its lib/ and to the device's
 # CUDA 13 cuBLAS. Each part has its own time limit (T_SUITE, split among the
-# suite's five test cases, T_LENET, T_BENCH seconds; defaults 200, 150, 150),
+# suite's five test cases, T_LENET, T_BENCH seconds; defaults 160, 120, 150),
 # so one hang cannot eat the device time; expected total 3-5 minutes.
 #
 # Without a GPU (no nvidia-smi, or it lists none; or --dry) it runs its dry
@@ -40,7 +40,7 @@ for a in "$@"; do
 done
 out=${args[0]:-${OUT:-gpu-check-out}}
 carry=${NX_GPU_CARRY:-.gpu-carry}
-T_SUITE=${T_SUITE:-200} T_LENET=${T_LENET:-150} T_BENCH=${T_BENCH:-150}
+T_SUITE=${T_SUITE:-160} T_LENET=${T_LENET:-120} T_BENCH=${T_BENCH:-150}
 mkdir -p "$out" || exit 1
 out=$(cd "$out" && pwd)
 summary="$out/summary.md"
