@@ -49,7 +49,7 @@ BIN = bin/nicex
 TEST_BIN = $(BUILD)/run_tests
 
 # Bench programs: built by `make test` too, so a refactor that breaks one fails CI.
-BENCH_BINS = $(BUILD)/bench_ops
+BENCH_BINS = $(BUILD)/bench_ops $(BUILD)/bench_gpu
 
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
