@@ -65,6 +65,7 @@ env_txt="$out/env.txt"
 {
     echo "== date"; date -u
     echo "== uname"; uname -a
+    echo "== os"; grep PRETTY_NAME /etc/os-release 2>&1; ldd --version 2>&1 | head -1
     echo "== nvidia-smi"; timeout 20 nvidia-smi 2>&1 || echo "(no nvidia-smi)"
     echo "== carry"; cat "$carry/manifest.txt" 2>&1
     echo "== TF32 (nicex: CUBLAS_DEFAULT_MATH unless NX_CUDA_TF32=1, unset below)"
