@@ -3,7 +3,9 @@
 #   make              library build/libnicex.a and bin/nicex (CUDA when nvcc is on PATH)
 #   make CUDA=0       CPU-only build
 #   make test         install Debian deps if needed (as root), build, run every Check suite
-#   make sanitize     the whole suite under AddressSanitizer + UBSan (CPU-only)
+#   make sanitize     the fast suites and the bad-input suite under ASan + UBSan (CPU-only;
+#                     SANITIZE_SUITES=all for every suite)
+#   make fuzz         libFuzzer harnesses of the file readers (clang), FUZZ_SECONDS each
 #   make golden       regenerate tests/golden/data with PyTorch (installs python3-torch)
 #   make bench-ops    GEMM and conv2d against PyTorch CPU -> bench/results/ops-cpu.md
 #   make bench-train  one LeNet5 epoch against PyTorch CPU -> bench/results/train-cpu.md
@@ -50,7 +52,7 @@ TEST_BIN = $(BUILD)/run_tests
 
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-.PHONY: all lib test sanitize deps deps-torch golden bench-ops bench-train bench-nice-lambda demo clean
+.PHONY: all lib test sanitize fuzz fuzz-build fuzz-corpus deps deps-torch golden bench-ops bench-train bench-nice-lambda demo clean
 all: $(BIN)
 lib: $(LIB)
 
@@ -108,7 +110,43 @@ bench-train: deps-torch $(BIN)
 bench-nice-lambda: deps $(BIN)
 	sh bench/nice_lambda.sh bench/results
 
-clean:
-	rm -rf build build-cuda build-san bin
+# ---- fuzzing (tests/fuzz/README.md) -------------------------------------
+# The library is rebuilt with clang, ASan, UBSan and libFuzzer's coverage
+# hooks in build-fuzz/; IMAGE_MAX_PIXELS is lowered there so that the
+# fuzzer does not spend its time decoding legal but huge images.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_HARNESSES = idx cifar safetensors png jpeg
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-pass-failed -I. -MMD -MP -fopenmp -O1 -g -fno-omit-frame-pointer \
+  -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -DIMAGE_MAX_PIXELS='((int64_t)1 << 22)'
+FUZZ_LIB_OBJ = $(filter-out %.cu.o,$(LIB_SRC:%.c=build-fuzz/%.o))
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+build-fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+build-fuzz/libnicex.a: $(FUZZ_LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+build-fuzz/tests/fuzz/fuzz_png.o: tests/fuzz/fuzz_image.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_PNG -c $< -o $@
+build-fuzz/tests/fuzz/fuzz_jpeg.o: tests/fuzz/fuzz_image.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_JPEG -c $< -o $@
+
+build-fuzz/fuzz_%: build-fuzz/tests/fuzz/fuzz_%.o build-fuzz/libnicex.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lpng -ljpeg -lz -lm -lpthread
+
+fuzz-build: $(FUZZ_HARNESSES:%=build-fuzz/fuzz_%)
+
+fuzz-corpus:
+	/usr/bin/python3 tests/fuzz/make_corpus.py tests/fuzz/corpus
+
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
+clean:
+	rm -rf build build-cuda build-san build-fuzz bin
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard build-fuzz/*/*.d build-fuzz/tests/fuzz/*.d)
