@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -820,8 +821,37 @@ FILE *nx_fopen_regular(const char *path, uint64_t *size) {
 
 /* ---- atomic files ------------------------------------------------------- */
 
+/* The temporary files now open, so that a signal handler can remove them
+ * (atomic_file_remove_temporaries). A mutex guards the slots; the handler
+ * reads them without it (unlink of a stale name is harmless). */
+#define LIVE_SLOTS 64
+static char *volatile live_tmp[LIVE_SLOTS];
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void live_set(const char *old, char *now) {
+    pthread_mutex_lock(&live_lock);
+    for (int i = 0; i < LIVE_SLOTS; i++)
+        if (live_tmp[i] == old) {
+            live_tmp[i] = now;
+            break;
+        }
+    pthread_mutex_unlock(&live_lock);
+}
+
+void atomic_file_remove_temporaries(void) {
+    for (int i = 0; i < LIVE_SLOTS; i++) {
+        char *p = live_tmp[i];
+        if (p) unlink(p);
+    }
+}
+
 int atomic_file_open(AtomicFile *af, const char *path) {
     memset(af, 0, sizeof *af);
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        nx_error_set("%s: is %s, not a regular file: refusing to replace it", path, file_kind(st.st_mode));
+        return -1;
+    }
     size_t n = strlen(path);
     af->path = str_dup(path);
     af->tmp_path = nx_malloc(n + 16);
@@ -846,6 +876,7 @@ int atomic_file_open(AtomicFile *af, const char *path) {
         return -1;
     }
     af->sync = true;
+    live_set(NULL, af->tmp_path);
     return 0;
 }
 
@@ -862,6 +893,7 @@ int atomic_file_write(AtomicFile *af, const void *data, size_t bytes) {
 void atomic_file_abort(AtomicFile *af) {
     if (af->f) fclose(af->f);
     if (af->tmp_path) unlink(af->tmp_path);
+    if (af->tmp_path) live_set(af->tmp_path, NULL);
     free(af->path);
     free(af->tmp_path);
     memset(af, 0, sizeof *af);
@@ -888,6 +920,7 @@ int atomic_file_commit(AtomicFile *af) {
         atomic_file_abort(af);
         return -1;
     }
+    live_set(af->tmp_path, NULL);
     free(af->path);
     free(af->tmp_path);
     memset(af, 0, sizeof *af);

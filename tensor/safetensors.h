@@ -109,5 +109,9 @@ int atomic_file_open(AtomicFile *af, const char *path);
 int atomic_file_write(AtomicFile *af, const void *data, size_t bytes);
 int atomic_file_commit(AtomicFile *af); /* closes; -1 + nx_error_set on any write error */
 void atomic_file_abort(AtomicFile *af);
+/* Unlink every temporary file still open (async-signal-safe: for SIGINT /
+ * SIGTERM handlers). An existing path that is not a regular file (a FIFO,
+ * a device, a directory) is never replaced: atomic_file_open refuses it. */
+void atomic_file_remove_temporaries(void);
 
 #endif
