@@ -39,7 +39,7 @@ int cifar10_read_batch(const char *path, uint8_t **pixels, int32_t **labels, int
     }
     *pixels = nx_realloc(*pixels, (size_t)(*n + records) * CIFAR_PIXELS);
     *labels = nx_realloc(*labels, (size_t)(*n + records) * sizeof(int32_t));
-    uint8_t *rec = nx_malloc(CIFAR_RECORD * 1024);
+    uint8_t *rec = nx_malloc((size_t)CIFAR_RECORD * (size_t)(records < 1024 ? records : 1024));
     for (int64_t r = 0; r < records;) {
         int64_t k = records - r < 1024 ? records - r : 1024;
         if (fread(rec, CIFAR_RECORD, (size_t)k, f) != (size_t)k) {

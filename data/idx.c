@@ -116,7 +116,7 @@ int idx_read(const char *path, int want_ndim, const char *what, uint8_t **data, 
     }
     /* Grow the buffer as data arrives, so that a corrupt header cannot make
      * us allocate gigabytes before noticing the file is short. */
-    int64_t cap = total < (64 << 20) ? total : (64 << 20), have = 0;
+    int64_t cap = total < (1 << 20) ? total : (1 << 20), have = 0;
     uint8_t *buf = nx_malloc((size_t)(cap ? cap : 1));
     while (have < total) {
         if (have == cap) {
