@@ -72,6 +72,10 @@ $(BIN): $(CLI_OBJ) $(LIB)
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
+# the CLI linked into $(BUILD) (the sanitizer build's, for the bad-input suite)
+$(BUILD)/nicex: $(CLI_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(SAN_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(SAN_LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(CHECK_LIBS) $(LDLIBS)
 
@@ -86,11 +90,16 @@ test: deps
 	@$(MAKE) --no-print-directory $(TEST_BIN) $(BIN)
 	CK_DEFAULT_TIMEOUT=120 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(TEST_BIN)
 
+# The bad-input suite runs the sanitized build-san/nicex (NX_BIN). The whole
+# suite under the sanitizers takes ~14 min on 2 cores; by default the fast
+# suites and the bad-input suite run (SANITIZE_SUITES=all: every suite).
+SANITIZE_SUITES ?= core,rng,optim,data,nice,badinput
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build-san CUDA=0 \
 	  OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  SAN_LDFLAGS="-fsanitize=address,undefined" build-san/run_tests
-	CK_DEFAULT_TIMEOUT=600 CK_FORK=no ASAN_OPTIONS=detect_leaks=0 NX_SANITIZE=1 ./build-san/run_tests
+	  SAN_LDFLAGS="-fsanitize=address,undefined" build-san/run_tests build-san/nicex
+	CK_DEFAULT_TIMEOUT=600 CK_FORK=no ASAN_OPTIONS=detect_leaks=0 NX_SANITIZE=1 NX_BIN=build-san/nicex \
+	  $(if $(filter all,$(SANITIZE_SUITES)),,NX_SUITE=$(SANITIZE_SUITES)) ./build-san/run_tests
 
 golden: deps-torch
 	/usr/bin/python3 tests/golden/gen_all.py tests/golden/data
