@@ -233,7 +233,7 @@ int dataset_open(Dataset *d, const char *spec, DataSplit split, int image_size, 
     const char *colon = strchr(spec, ':');
     size_t name_len = colon ? (size_t)(colon - spec) : strlen(spec);
     const char *arg = colon ? colon + 1 : NULL;
-    char name[32] = {0};
+    char name[sizeof d->kind] = {0}; /* the longest kind, "fashion-mnist", fits */
     if (name_len < sizeof name) memcpy(name, spec, name_len);
     static const char *usage = "expected fashion-mnist, fashion-mnist:DIR, mnist:DIR, cifar10:DIR or folder:DIR";
     bool needs_dir = strcmp(name, "mnist") == 0 || strcmp(name, "cifar10") == 0 || strcmp(name, "folder") == 0;
