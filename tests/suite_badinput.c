@@ -469,6 +469,32 @@ START_TEST(test_diverging_run_stops) {
 }
 END_TEST
 
+START_TEST(test_nice_training_stops_at_nan) {
+    /* lambda1 = NaN (the CLI refuses it; the library must still stop) */
+    Dataset train, test;
+    ck_assert_msg(dataset_open(&train, spec("fashion-mnist", data), DATA_TRAIN, 0, 0) == 0, "%s", nx_error_msg());
+    ck_assert_msg(dataset_open(&test, spec("fashion-mnist", data), DATA_TEST, 0, 0) == 0, "%s", nx_error_msg());
+    Model m;
+    ck_assert_msg(model_load(&m, ckpt, NULL, 0, 0, 0, NX_CPU) == 0, "%s", nx_error_msg());
+    Generator g;
+    rng_seed(0);
+    ck_assert(generator_create(&g, "mnist", 1, 28, NX_CPU) == 0);
+    NiceConfig c = nice_config_default();
+    c.lambda1 = NAN, c.epochs = 2, c.batch = 16, c.quiet = true;
+    ck_assert_int_eq(nice_train(&g, &m, &train, &test, &c, NULL), -1);
+    const char *msg = nx_error_msg();
+    printf("  nice_train: %s\n", msg);
+    ck_assert_msg(strstr(msg, "at step 1 ") && strstr(msg, "epoch 1") && strstr(msg, "nan"), "%s", msg);
+    /* and --no-nan-check trains on */
+    c.no_nan_check = true, c.epochs = 1;
+    ck_assert_int_eq(nice_train(&g, &m, &train, &test, &c, NULL), 0);
+    generator_free(&g);
+    model_free(&m);
+    dataset_free(&train);
+    dataset_free(&test);
+}
+END_TEST
+
 static void cmp_files(const char *a, const char *b) {
     FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
     ck_assert_msg(fa && fb, "missing %s or %s", a, b);
@@ -605,6 +631,7 @@ Suite *suite_badinput(void) {
     tcase_add_test(tc, test_safetensors_headers_parse_fast);
     tcase_add_test(tc, test_nice_files);
     tcase_add_test(tc, test_diverging_run_stops);
+    tcase_add_test(tc, test_nice_training_stops_at_nan);
     tcase_add_test(tc, test_interrupted_run_resumes_byte_identical);
     tcase_add_test(tc, test_mismatched_state_refused);
     tcase_add_test(tc, test_long_out_path);
