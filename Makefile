@@ -3,7 +3,9 @@
 #   make              library build/libnicex.a and bin/nicex (CUDA when nvcc is on PATH)
 #   make CUDA=0       CPU-only build
 #   make test         install Debian deps if needed (as root), build, run every Check suite
-#   make sanitize     the whole suite under AddressSanitizer + UBSan (CPU-only)
+#   make sanitize     the fast suites and the bad-input suite under ASan + UBSan (CPU-only;
+#                     SANITIZE_SUITES=all for every suite)
+#   make fuzz         libFuzzer harnesses of the file readers (clang), FUZZ_SECONDS each
 #   make golden       regenerate tests/golden/data with PyTorch (installs python3-torch)
 #   make bench-ops    GEMM and conv2d against PyTorch CPU -> bench/results/ops-cpu.md
 #   make bench-train  one LeNet5 epoch against PyTorch CPU -> bench/results/train-cpu.md
@@ -53,7 +55,7 @@ BENCH_BINS = $(BUILD)/bench_ops $(BUILD)/bench_gpu
 
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-.PHONY: all lib test sanitize deps deps-torch golden bench-ops bench-train bench-nice-lambda demo clean
+.PHONY: all lib test sanitize fuzz fuzz-build fuzz-corpus deps deps-torch golden bench-ops bench-train bench-nice-lambda demo clean
 all: $(BIN)
 lib: $(LIB)
 
@@ -73,6 +75,10 @@ $(BIN): $(CLI_OBJ) $(LIB)
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
+# the CLI linked into $(BUILD) (the sanitizer build's, for the bad-input suite)
+$(BUILD)/nicex: $(CLI_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(SAN_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(SAN_LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(CHECK_LIBS) $(LDLIBS)
 
@@ -87,11 +93,16 @@ test: deps
 	@$(MAKE) --no-print-directory $(TEST_BIN) $(BIN) $(BENCH_BINS)
 	CK_DEFAULT_TIMEOUT=120 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(TEST_BIN)
 
+# The bad-input suite runs the sanitized build-san/nicex (NX_BIN). The whole
+# suite under the sanitizers takes ~14 min on 2 cores; by default the fast
+# suites and the bad-input suite run (SANITIZE_SUITES=all: every suite).
+SANITIZE_SUITES ?= core,rng,optim,data,nice,badinput
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build-san CUDA=0 \
 	  OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  SAN_LDFLAGS="-fsanitize=address,undefined" build-san/run_tests
-	CK_DEFAULT_TIMEOUT=600 CK_FORK=no ASAN_OPTIONS=detect_leaks=0 NX_SANITIZE=1 ./build-san/run_tests
+	  SAN_LDFLAGS="-fsanitize=address,undefined" build-san/run_tests build-san/nicex
+	CK_DEFAULT_TIMEOUT=600 CK_FORK=no ASAN_OPTIONS=detect_leaks=0 NX_SANITIZE=1 NX_BIN=build-san/nicex \
+	  $(if $(filter all,$(SANITIZE_SUITES)),,NX_SUITE=$(SANITIZE_SUITES)) ./build-san/run_tests
 
 golden: deps-torch
 	/usr/bin/python3 tests/golden/gen_all.py tests/golden/data
@@ -151,7 +162,44 @@ bench-gpu:
 gpu-clean:
 	rm -rf $(GPU_BUILD) $(GPU_CARRY) gpu-check-out
 
-clean:
-	rm -rf build build-cuda build-san bin
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+# ---- fuzzing (tests/fuzz/README.md) -------------------------------------
+# The library is rebuilt with clang, ASan, UBSan and libFuzzer's coverage
+# hooks in build-fuzz/; IMAGE_MAX_PIXELS is lowered there so that the
+# fuzzer does not spend its time decoding legal but huge images.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_HARNESSES = idx cifar safetensors png jpeg
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-pass-failed -I. -MMD -MP -fopenmp -O1 -g -fno-omit-frame-pointer \
+  -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -DIMAGE_MAX_PIXELS='((int64_t)1 << 22)'
+FUZZ_LIB_OBJ = $(filter-out %.cu.o,$(LIB_SRC:%.c=build-fuzz/%.o))
+
+build-fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+build-fuzz/libnicex.a: $(FUZZ_LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+build-fuzz/tests/fuzz/fuzz_png.o: tests/fuzz/fuzz_image.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_PNG -c $< -o $@
+build-fuzz/tests/fuzz/fuzz_jpeg.o: tests/fuzz/fuzz_image.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_JPEG -c $< -o $@
+
+build-fuzz/fuzz_%: build-fuzz/tests/fuzz/fuzz_%.o build-fuzz/libnicex.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lpng -ljpeg -lz -lm -lpthread
+
+fuzz-build: $(FUZZ_HARNESSES:%=build-fuzz/fuzz_%)
+
+fuzz-corpus:
+	/usr/bin/python3 tests/fuzz/make_corpus.py tests/fuzz/corpus
+
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
+clean:
+	rm -rf build build-cuda build-san build-fuzz bin
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard build-fuzz/*/*.d build-fuzz/tests/fuzz/*.d)

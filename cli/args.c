@@ -2,18 +2,41 @@
 #include "cli/args.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void range_text(const Opt *o, char *buf, size_t cap) {
+    if (!o->ranged) {
+        buf[0] = 0;
+        return;
+    }
+    if (o->min_open) snprintf(buf, cap, " (> %g, <= %g)", o->min, o->max);
+    else snprintf(buf, cap, " [%g, %g]", o->min, o->max);
+}
 
 static void print_help(const Opt *opts, int n, const char *usage) {
     printf("%s\n\noptions:\n", usage);
     for (int i = 0; i < n; i++) {
         const char *arg = opts[i].type == OPT_FLAG ? "" : opts[i].type == OPT_STR ? " S" : " N";
-        char left[64];
+        char left[64], range[64];
         snprintf(left, sizeof left, "--%s%s", opts[i].name, arg);
-        printf("  %-22s %s\n", left, opts[i].help);
+        range_text(&opts[i], range, sizeof range);
+        printf("  %-22s %s%s\n", left, opts[i].help, range);
     }
+}
+
+static int out_of_range(const Opt *o, const char *v) {
+    if (o->min_open) fprintf(stderr, "nicex: --%s: %s is out of range (allowed: above %g, up to %g)\n", o->name, v, o->min, o->max);
+    else fprintf(stderr, "nicex: --%s: %s is out of range (allowed: %g to %g)\n", o->name, v, o->min, o->max);
+    return -1;
+}
+
+static bool in_range(const Opt *o, double x) {
+    if (!o->ranged) return true;
+    return (o->min_open ? x > o->min : x >= o->min) && x <= o->max;
 }
 
 static int set_value(const Opt *o, const char *v) {
@@ -22,14 +45,26 @@ static int set_value(const Opt *o, const char *v) {
     switch (o->type) {
     case OPT_STR: *(const char **)o->dst = v; return 0;
     case OPT_INT: {
-        long x = strtol(v, &end, 10);
-        if (*end || end == v || errno) break;
+        long long x = strtoll(v, &end, 10);
+        if (*end || end == v) break;
+        if (errno == ERANGE || x < INT_MIN || x > INT_MAX) {
+            if (o->ranged) return out_of_range(o, v);
+            fprintf(stderr, "nicex: --%s: %s does not fit a 32-bit integer\n", o->name, v);
+            return -1;
+        }
+        if (!in_range(o, (double)x)) return out_of_range(o, v);
         *(int *)o->dst = (int)x;
         return 0;
     }
     case OPT_FLOAT: {
         float x = strtof(v, &end);
-        if (*end || end == v || errno) break;
+        if (*end || end == v) break;
+        if (!isfinite(x) || (errno == ERANGE && fabsf(x) > 1)) {
+            fprintf(stderr, "nicex: --%s: '%s' is not a finite number\n", o->name, v);
+            return -1;
+        }
+        if (errno) break; /* underflow: 1e-50 */
+        if (!in_range(o, x)) return out_of_range(o, v);
         *(float *)o->dst = x;
         return 0;
     }

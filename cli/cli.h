@@ -2,6 +2,9 @@
 #ifndef NX_CLI_H
 #define NX_CLI_H
 
+#include <signal.h>
+#include <stdbool.h>
+
 typedef struct {
     const char *name;
     const char *help;
@@ -14,5 +17,13 @@ int cmd_eval(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_nice(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+
+/* SIGINT / SIGTERM (cli/interrupt.c): remove temporary files, print the
+ * note (e.g. where the last good checkpoint is), exit 128 + signal. With
+ * defer, the first signal only sets interrupt_pending for a loop to poll. */
+void interrupt_install(bool defer);
+void interrupt_set_note(const char *text);
+const char *interrupt_signal_name(int sig);
+extern volatile sig_atomic_t interrupt_pending;
 
 #endif

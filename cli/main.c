@@ -23,6 +23,7 @@ int cmd_help(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    interrupt_install(false); /* temporary files never survive SIGINT / SIGTERM */
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return cmd_help(argc, argv);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);

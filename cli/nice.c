@@ -11,6 +11,8 @@
 #include "tensor/safetensors.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,27 +59,28 @@ static int nice_train_cmd(int argc, char **argv) {
     const Opt opts[] = {
         {"classifier", OPT_STR, &classifier, "checkpoint of the classifier to explain (required)"},
         {"data", OPT_STR, &data, "dataset spec (default fashion-mnist)"},
-        {"lambda1", OPT_FLOAT, &c.lambda1, "weight of the capacity (L0) term L_C (default 5)"},
-        {"lambda2", OPT_FLOAT, &c.lambda2, "weight of the smoothness term L_S (default 0)"},
-        {"block", OPT_INT, &c.block, "block size b of the mixed-resolution image (default 4)"},
+        {"lambda1", OPT_FLOAT, &c.lambda1, "weight of the capacity (L0) term L_C (default 5)", OPT_RANGE(0, 1e6)},
+        {"lambda2", OPT_FLOAT, &c.lambda2, "weight of the smoothness term L_S (default 0)", OPT_RANGE(0, 1e6)},
+        {"block", OPT_INT, &c.block, "block size b of the mixed-resolution image (default 4)", OPT_RANGE(1, NICE_MAX_BLOCK)},
         {"background", OPT_STR, &background, "blocks (eq. 13, default) | zero (x*z, the authors' MNIST code)"},
         {"test-mask", OPT_STR, &test_mask, "paper (eq. 12, sigmoid(la/beta), default) | l0 (sigmoid(la))"},
-        {"beta", OPT_FLOAT, &beta, "hard-concrete temperature (default 2/3; the authors' code 0.66)"},
+        {"beta", OPT_FLOAT, &beta, "hard-concrete temperature (default 2/3; the authors' code 0.66)", OPT_POSITIVE(100)},
         {"capacity-norm", OPT_STR, &cap_norm, "L_C: mean per pixel (default, the NICE code) | sum per image | dataset (L0 code: sum / N)"},
         {"smooth-norm", OPT_STR, &smooth_norm, "L_S as a sum per image (default) | mean per pixel"},
         {"generator", OPT_STR, &gen_arch, "auto | mnist | cifar | caltech (Table 1; default auto)"},
         {"finetune", OPT_STR, &c.finetune, "classifier prefixes to train too, e.g. fc1,fc2 (default: frozen)"},
-        {"finetune-lr", OPT_FLOAT, &c.finetune_lr, "lr of the finetuned classifier layers (default --lr)"},
-        {"epochs", OPT_INT, &c.epochs, "epochs (default 10)"},
-        {"batch", OPT_INT, &c.batch, "batch size (default 100)"},
+        {"finetune-lr", OPT_FLOAT, &c.finetune_lr, "lr of the finetuned classifier layers (default 0: --lr)", OPT_RANGE(0, 10)},
+        {"epochs", OPT_INT, &c.epochs, "epochs (default 10)", OPT_RANGE(1, 100000)},
+        {"batch", OPT_INT, &c.batch, "batch size (default 100)", OPT_RANGE(1, 65536)},
         {"opt", OPT_STR, &opt, "adam (default) | sgd | adamw"},
-        {"lr", OPT_FLOAT, &c.lr, "learning rate (default 1e-3)"},
+        {"lr", OPT_FLOAT, &c.lr, "learning rate (default 1e-3)", OPT_POSITIVE(10)},
         {"schedule", OPT_STR, &schedule, "step:N:G (default step:5:0.1) | cosine:T | constant"},
-        {"limit", OPT_INT, &c.limit, "use only the first N training images"},
-        {"image-size", OPT_INT, &image_size, "resize folder images to this side"},
+        {"limit", OPT_INT, &c.limit, "use only the first N training images (default 0: all)", OPT_RANGE(0, INT_MAX)},
+        {"image-size", OPT_INT, &image_size, "resize folder images to this side (default 0: native)", OPT_RANGE(0, DATASET_MAX_SIDE)},
         {"seed", OPT_U64, &seed, "seed of every random draw (default 0)"},
         {"device", OPT_STR, &device, "cpu | cuda | cuda:N"},
         {"out", OPT_STR, &out, "where to save generator + classifier (default nice.safetensors)"},
+        {"no-nan-check", OPT_FLAG, &c.no_nan_check, "do not stop at a non-finite loss or parameter (for speed measurements)"},
         {"json", OPT_FLAG, &json, "print the final test statistics as JSON"},
     };
     int rc = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0],
@@ -113,12 +116,16 @@ static int nice_train_cmd(int argc, char **argv) {
     Dataset train, test;
     if (dataset_open(&train, data, DATA_TRAIN, image_size, seed) != 0) return fail(NULL);
     if (dataset_open(&test, data, DATA_TEST, image_size, seed) != 0) return fail(NULL);
-    if (train.h % c.block != 0) {
-        fprintf(stderr, "nicex: --block %d does not divide the image side %d\n", c.block, train.h);
+    if (train.h % c.block != 0 || train.w % c.block != 0) {
+        fprintf(stderr, "nicex: --block %d does not divide the image size %dx%d\n", c.block, train.h, train.w);
         return 2;
     }
     Model m;
     if (model_load(&m, classifier, NULL, train.n_classes, train.c, train.h, dev) != 0) return fail("--classifier");
+    if (model_check_data(&m, classifier, train.c, train.h, train.w, train.n_classes, data) != 0) {
+        fprintf(stderr, "nicex: %s\n", nx_error_msg());
+        return 2;
+    }
     rng_seed(seed);
     Generator g;
     if (generator_create(&g, gen_arch, train.c, train.h, dev) != 0) return fail("--generator");
@@ -147,8 +154,11 @@ static int nice_train_cmd(int argc, char **argv) {
 /* ---- nice explain ------------------------------------------------------------ */
 
 static int write_png(const char *dir, const char *name, const uint8_t *px, int h, int w, int c, size_t *bytes) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
+        fprintf(stderr, "nicex: --out: the folder name is too long (%zu characters)\n", strlen(dir));
+        return 1;
+    }
     if (png_write(path, px, h, w, c, bytes) != 0) return fail(NULL);
     return 0;
 }
@@ -161,9 +171,9 @@ static int nice_explain_cmd(int argc, char **argv) {
         {"gen", OPT_STR, &gen_path, "NICE file from nicex nice train (default: the shipped LeNet5 one)"},
         {"data", OPT_STR, &data, "dataset spec (default fashion-mnist)"},
         {"split", OPT_STR, &split, "train | test (default test)"},
-        {"n", OPT_INT, &n, "number of images, from the first (default 16)"},
-        {"cols", OPT_INT, &cols, "images per row of the grid (default 8)"},
-        {"image-size", OPT_INT, &image_size, "resize folder images to this side"},
+        {"n", OPT_INT, &n, "number of images, from the first (default 16; 0: all)", OPT_RANGE(0, 100000)},
+        {"cols", OPT_INT, &cols, "images per row of the grid (default 8)", OPT_RANGE(1, 256)},
+        {"image-size", OPT_INT, &image_size, "resize folder images to this side (default 0: native)", OPT_RANGE(0, DATASET_MAX_SIDE)},
         {"device", OPT_STR, &device, "cpu | cuda | cuda:N"},
         {"out", OPT_STR, &out, "output folder (default explain/)"},
         {"json", OPT_FLAG, &json, "print a JSON summary"},
@@ -181,8 +191,8 @@ static int nice_explain_cmd(int argc, char **argv) {
     if (nice_load(gen_path, &g, &m, &c, dev) != 0) return fail("--gen");
     Dataset d;
     if (dataset_open(&d, data, sp, image_size, 0) != 0) return fail(NULL);
-    if (d.c != g.in_c || d.h != g.hw) {
-        fprintf(stderr, "nicex: %s: images are %dx%dx%d, the generator takes %dx%dx%d\n", data, d.c, d.h, d.w, g.in_c, g.hw, g.hw);
+    if (d.c != g.in_c || d.h != g.hw || d.w != g.hw) {
+        fprintf(stderr, "nicex: %s: images are %dx%dx%d, the generator in %s takes %dx%dx%d\n", data, d.c, d.h, d.w, gen_path, g.in_c, g.hw, g.hw);
         return 2;
     }
     if (n < 1 || n > d.n) n = (int)d.n;
@@ -199,6 +209,12 @@ static int nice_explain_cmd(int argc, char **argv) {
     argmax_rows(pred, model_forward(&m, nice_mix(xt, z, c.block, c.background)));
     nx_set_grad(prev);
     float *zh = tensor_to_host(z);
+    for (int64_t i = 0; i < z->numel; i++)
+        if (!isfinite(zh[i])) {
+            fprintf(stderr, "nicex: --gen: %s gives a mask value of %g (image %lld): the generator is broken\n",
+                    gen_path, (double)zh[i], (long long)(i / ((int64_t)H * W)));
+            return 1;
+        }
     uint8_t **tiles = nx_calloc((size_t)3 * n, sizeof *tiles);
     double density = 0;
     for (int i = 0; i < n; i++) {
@@ -219,8 +235,8 @@ static int nice_explain_cmd(int argc, char **argv) {
     int scale = H < 64 ? 3 : 1;
     Picture grid = grid_compose((const uint8_t *const *)tiles, 3 * n, H, W, 3 * (cols < n ? cols : n), scale);
     if (write_png(out, "grid.png", grid.pixels, grid.h, grid.w, 3, NULL) != 0) return 1;
-    char maps[1024];
-    snprintf(maps, sizeof maps, "%s/maps.safetensors", out);
+    char maps[4096];
+    if ((size_t)snprintf(maps, sizeof maps, "%s/maps.safetensors", out) >= sizeof maps) return 1; /* write_png said why */
     const char *names[2] = {"log_alpha", "mask"};
     const Tensor *ts[2] = {la, z};
     const char *meta[] = {"generator", gen_path, "data", data, "test_mask", c.hc.test_mask == NICE_TEST_L0 ? "l0" : "paper"};
@@ -256,10 +272,10 @@ static int nice_compress_cmd(int argc, char **argv) {
     const Opt opts[] = {
         {"gen", OPT_STR, &gen_path, "NICE file (default: the shipped LeNet5 one)"},
         {"data", OPT_STR, &data, "dataset spec; the test split is compressed (default fashion-mnist)"},
-        {"block", OPT_INT, &block, "block size b (default: the one the generator was trained with)"},
+        {"block", OPT_INT, &block, "block size b (default 0: the one the generator was trained with)", OPT_RANGE(0, NICE_MAX_BLOCK)},
         {"background", OPT_STR, &background, "blocks (eq. 13, default) | zero: what replaces closed pixels"},
-        {"n", OPT_INT, &n, "number of test images (default all)"},
-        {"image-size", OPT_INT, &image_size, "resize folder images to this side"},
+        {"n", OPT_INT, &n, "number of test images (default 0: all)", OPT_RANGE(0, INT_MAX)},
+        {"image-size", OPT_INT, &image_size, "resize folder images to this side (default 0: native)", OPT_RANGE(0, DATASET_MAX_SIDE)},
         {"device", OPT_STR, &device, "cpu | cuda | cuda:N"},
         {"out", OPT_STR, &out, "output folder for the PNGs and index.csv (default compress/)"},
         {"no-images", OPT_FLAG, &no_images, "only measure: write the CSV, not the PNGs"},
@@ -280,14 +296,21 @@ static int nice_compress_cmd(int argc, char **argv) {
     c.background = bg ? NICE_BG_ZERO : NICE_BG_BLOCKS;
     Dataset d;
     if (dataset_open(&d, data, DATA_TEST, image_size, 0) != 0) return fail(NULL);
-    if (d.h % c.block != 0) {
-        fprintf(stderr, "nicex: --block %d does not divide the image side %d\n", c.block, d.h);
+    if (d.h % c.block != 0 || d.w % c.block != 0) {
+        fprintf(stderr, "nicex: --block %d does not divide the image size %dx%d\n", c.block, d.h, d.w);
+        return 2;
+    }
+    if (d.c != g.in_c || d.h != g.hw || d.w != g.hw) {
+        fprintf(stderr, "nicex: %s: images are %dx%dx%d, the generator in %s takes %dx%dx%d\n", data, d.c, d.h, d.w, gen_path, g.in_c, g.hw, g.hw);
         return 2;
     }
     if (n < 1 || n > d.n) n = (int)d.n;
     if (make_dir(out) != 0) return 1;
-    char csv_path[1024];
-    snprintf(csv_path, sizeof csv_path, "%s/index.csv", out);
+    char csv_path[4096];
+    if ((size_t)snprintf(csv_path, sizeof csv_path, "%s/index.csv", out) >= sizeof csv_path) {
+        fprintf(stderr, "nicex: --out: the folder name is too long (%zu characters)\n", strlen(out));
+        return 2;
+    }
     AtomicFile csv;
     if (atomic_file_open(&csv, csv_path) != 0) return fail(NULL);
     fprintf(csv.f, "file,bytes,original_bytes,label,prediction\n");

@@ -8,9 +8,12 @@
 #include "tensor/safetensors.h"
 #include "tensor/rng.h"
 
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Open the train or test split of a dataset spec, printing the error. */
 static int open_data(Dataset *d, const char *spec, DataSplit split, int size, uint64_t seed) {
@@ -25,32 +28,83 @@ static int parse_device(const char *s, Device *d) {
     return -1;
 }
 
+/* malloc'd "<a><b>": paths are never cut at a fixed length. */
+static char *str_cat(const char *a, const char *b) {
+    size_t n = strlen(a), m = strlen(b);
+    char *p = nx_malloc(n + m + 1);
+    memcpy(p, a, n);
+    memcpy(p + n, b, m + 1);
+    return p;
+}
+
+/* --out must be (or become) a regular file: a FIFO, a device or a folder is
+ * refused before any training. */
+static int check_out_path(const char *flag, const char *path) {
+    struct stat st;
+    if (!*path) {
+        fprintf(stderr, "nicex: --%s: empty path\n", flag);
+        return -1;
+    }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "nicex: --%s: %s is %s, not a regular file\n", flag, path,
+                S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" : "a device or special file");
+        return -1;
+    }
+    return 0;
+}
+
+/* The first parameter with a NaN or an infinity, or NULL. */
+static const char *nonfinite_param(ParamStore *s) {
+    float *h = nx_malloc(s->total * sizeof(float) + 1);
+    device_memcpy(NX_CPU, h, s->device, s->params, s->total * sizeof(float));
+    const char *bad = NULL;
+    for (int i = 0; i < s->n && !bad; i++)
+        for (int64_t k = 0; k < s->t[i]->numel; k++)
+            if (!isfinite(h[s->offset[i] + (size_t)k])) {
+                bad = s->t[i]->name;
+                break;
+            }
+    free(h);
+    return bad;
+}
+
+/* What the interrupt handler and the NaN check say about the checkpoint:
+ * path (epoch) is the last one written, if have. */
+static void last_good_note(char *buf, size_t cap, bool have, const char *path, int epoch, const char *out) {
+    if (have) snprintf(buf, cap, "the last good checkpoint is %s (epoch %d; continue with --resume %s)", path, epoch, path);
+    else snprintf(buf, cap, "no checkpoint was written (%s is as it was)", out);
+}
+
 int cmd_train(int argc, char **argv) {
     const char *model_name = "lenet5", *data = "fashion-mnist", *opt_name = "adam", *schedule = "step",
                *device = "cpu", *out = "model.safetensors", *resume = NULL;
     int epochs = 10, batch = 100, step_size = 5, image_size = 0, limit = 0;
     float lr = 1e-3f, momentum = 0.9f, wd = 0.0f, gamma = 0.1f;
     uint64_t seed = 0;
-    bool augment = false, json = false, report_memory = false;
+    bool augment = false, json = false, report_memory = false, no_nan_check = false;
     const Opt opts[] = {
         {"model", OPT_STR, &model_name, "lenet5 | vgg11 | resnet18 | resnet18-cifar (default lenet5)"},
         {"data", OPT_STR, &data, "fashion-mnist | mnist:DIR | cifar10:DIR | folder:DIR (default fashion-mnist)"},
-        {"epochs", OPT_INT, &epochs, "epochs (default 10)"},
-        {"batch", OPT_INT, &batch, "batch size (default 100)"},
+        {"epochs", OPT_INT, &epochs, "epochs (default 10)", OPT_RANGE(1, 100000)},
+        {"batch", OPT_INT, &batch, "batch size (default 100)", OPT_RANGE(1, 65536)},
         {"opt", OPT_STR, &opt_name, "sgd | adam | adamw (default adam)"},
-        {"lr", OPT_FLOAT, &lr, "learning rate (default 1e-3)"},
-        {"momentum", OPT_FLOAT, &momentum, "SGD momentum (default 0.9)"},
-        {"wd", OPT_FLOAT, &wd, "weight decay (default 0; adamw: 0.01 if not given)"},
+        {"lr", OPT_FLOAT, &lr, "learning rate (default 1e-3)", OPT_POSITIVE(10)},
+        {"momentum", OPT_FLOAT, &momentum, "SGD momentum (default 0.9)", OPT_RANGE(0, 0.9999)},
+        {"wd", OPT_FLOAT, &wd, "weight decay (default 0; adamw: 0.01 if not given)", OPT_RANGE(0, 1)},
         {"schedule", OPT_STR, &schedule, "step | cosine | constant | step:N:G | cosine:T[:MIN] (default step)"},
-        {"step-size", OPT_INT, &step_size, "epochs between lr drops for --schedule step (default 5)"},
-        {"gamma", OPT_FLOAT, &gamma, "lr factor for --schedule step (default 0.1)"},
+        {"step-size", OPT_INT, &step_size, "epochs between lr drops for --schedule step (default 5)",
+         OPT_RANGE(1, 100000)},
+        {"gamma", OPT_FLOAT, &gamma, "lr factor for --schedule step (default 0.1)", OPT_POSITIVE(1)},
         {"augment", OPT_FLAG, &augment, "random crop (pad 4) and horizontal flip"},
-        {"image-size", OPT_INT, &image_size, "resize folder images to this side (default: native)"},
-        {"limit", OPT_INT, &limit, "use only the first N training images (quick runs)"},
+        {"image-size", OPT_INT, &image_size, "resize folder images to this side (default 0: native)",
+         OPT_RANGE(0, DATASET_MAX_SIDE)},
+        {"limit", OPT_INT, &limit, "use only the first N training images (default 0: all)", OPT_RANGE(0, INT_MAX)},
         {"seed", OPT_U64, &seed, "seed of every random draw (default 0)"},
         {"device", OPT_STR, &device, "cpu | cuda | cuda:N (default cpu)"},
         {"out", OPT_STR, &out, "checkpoint path (default model.safetensors; state in <out>.state)"},
         {"resume", OPT_STR, &resume, "continue from this checkpoint and its .state file"},
+        {"no-nan-check", OPT_FLAG, &no_nan_check,
+         "do not stop at a non-finite loss or parameter (for speed measurements)"},
         {"json", OPT_FLAG, &json, "print a JSON summary at the end"},
         {"report-memory", OPT_FLAG, &report_memory,
          "report the device allocations of each phase and the step arena's high-water mark (none after step 1)"},
@@ -62,22 +116,26 @@ int cmd_train(int argc, char **argv) {
     if (parse_device(device, &dev) != 0) return 2;
     LrSchedule sched;
     char sched_text[64];
+    const char *sched_arg = sched_text;
     if (strcmp(schedule, "step") == 0) snprintf(sched_text, sizeof sched_text, "step:%d:%g", step_size, gamma);
     else if (strcmp(schedule, "cosine") == 0) snprintf(sched_text, sizeof sched_text, "cosine:%d", epochs);
-    else snprintf(sched_text, sizeof sched_text, "%s", schedule);
-    if (lr_schedule_parse(sched_text, &sched) != 0) {
+    else sched_arg = schedule;
+    if (lr_schedule_parse(sched_arg, &sched) != 0) {
         fprintf(stderr, "nicex: --schedule: %s\n", nx_error_msg());
         return 2;
     }
-    if (epochs < 1 || batch < 1) {
-        fprintf(stderr, "nicex: --epochs and --batch must be positive\n");
-        return 2;
-    }
+    char *state_path = str_cat(out, ".state"), *resume_state = resume ? str_cat(resume, ".state") : NULL;
+    if (check_out_path("out", out) != 0 || check_out_path("out", state_path) != 0) return 2;
 
     Dataset train, test;
     if (open_data(&train, data, DATA_TRAIN, image_size, seed) != 0) return 1;
     if (open_data(&test, data, DATA_TEST, image_size, seed) != 0) return 1;
     if (limit > 0 && limit < train.n) train.n = limit;
+    if (test.c != train.c || test.h != train.h || test.w != train.w || test.n_classes != train.n_classes) {
+        fprintf(stderr, "nicex: %s: the test split has %dx%dx%d images in %d classes, the train split %dx%dx%d in %d\n",
+                data, test.c, test.h, test.w, test.n_classes, train.c, train.h, train.w, train.n_classes);
+        return 1;
+    }
     if (!json) {
         printf("%s\n", dataset_describe(&train)); /* one call each: a static buffer */
         printf("%s\n", dataset_describe(&test));
@@ -86,7 +144,8 @@ int cmd_train(int argc, char **argv) {
     rng_seed(seed);
     Model m;
     if (model_create(&m, model_name, train.n_classes, train.c, train.h, dev) != 0) {
-        fprintf(stderr, "nicex: %s\n", nx_error_msg());
+        fprintf(stderr, "nicex: --model: %s (data %s: %dx%dx%d images)\n", nx_error_msg(), data, train.c, train.h,
+                train.w);
         return 2;
     }
     Optimizer *opt;
@@ -105,9 +164,8 @@ int cmd_train(int argc, char **argv) {
     }
     TrainState st = {.seed = seed};
     if (resume) {
-        char state_path[1024];
-        snprintf(state_path, sizeof state_path, "%s.state", resume);
-        if (safetensors_load_params(resume, &m.params, false) != 0 || train_state_load(state_path, opt, &st) != 0) {
+        if (safetensors_load_params(resume, &m.params, false) != 0 ||
+            train_state_load_paired(resume_state, opt, &st, resume) != 0) {
             fprintf(stderr, "nicex: --resume: %s\n", nx_error_msg());
             return 1;
         }
@@ -124,6 +182,12 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "nicex: %s\n", nx_error_msg());
         return 1;
     }
+    /* the checkpoint that is good now: --resume's (when it is also --out) or none yet */
+    char *note = nx_malloc(2 * strlen(out) + (resume ? 2 * strlen(resume) : 0) + 128);
+    size_t note_cap = 2 * strlen(out) + (resume ? 2 * strlen(resume) : 0) + 128;
+    last_good_note(note, note_cap, resume != NULL, resume ? resume : out, st.epoch, out);
+    interrupt_set_note(note);
+    interrupt_install(true); /* a signal stops the loop between steps, never inside a save */
     int32_t *pred = nx_malloc(sizeof(int32_t) * (size_t)batch);
     EvalResult ev = {0};
     double train_loss = 0, train_acc = 0, total_seconds = 0;
@@ -156,6 +220,13 @@ int cmd_train(int argc, char **argv) {
             optim_step(opt);
             float l;
             device_memcpy(NX_CPU, &l, dev, loss->data, sizeof l);
+            if (!no_nan_check && !isfinite(l)) {
+                progress_end(&p);
+                fprintf(stderr, "nicex: the loss is %g at step %lld (epoch %d, batch %lld): training diverged "
+                                "(try a smaller --lr); %s\n",
+                        (double)l, (long long)opt->steps, epoch + 1, (long long)b.batch + 1, note);
+                return 1;
+            }
             loss_sum += (double)l * b.n;
             argmax_rows(pred, logits);
             for (int i = 0; i < b.n; i++) correct += pred[i] == b.y[i];
@@ -164,6 +235,12 @@ int cmd_train(int argc, char **argv) {
             snprintf(status, sizeof status, "loss %.4f acc %.2f%% %.0f img/s", loss_sum / seen, 100 * correct / seen,
                      seen / (el > 0 ? el : 1));
             progress_update(&p, b.batch + 1, status);
+            if (interrupt_pending) {
+                progress_end(&p);
+                fprintf(stderr, "nicex: %s at step %lld (epoch %d): stopped; %s\n",
+                        interrupt_signal_name(interrupt_pending), (long long)opt->steps, epoch + 1, note);
+                return 128 + interrupt_pending;
+            }
         }
         nx_step_reset();
         progress_end(&p);
@@ -172,25 +249,38 @@ int cmd_train(int argc, char **argv) {
         train_loss = loss_sum / (double)seen;
         train_acc = correct / (double)seen;
         if (epoch == first_epoch) mem_at[1] = device_malloc_count(dev);
+        const char *bad = no_nan_check ? NULL : nonfinite_param(&m.params);
+        if (bad) {
+            fprintf(stderr, "nicex: parameter '%s' is not finite after epoch %d (step %lld, mean loss %g): "
+                            "training diverged; %s\n",
+                    bad, epoch + 1, (long long)opt->steps, train_loss, note);
+            return 1;
+        }
         ev = eval_classifier(&m, &test, batch > 500 ? batch : 500, NULL, NULL);
         if (epoch == first_epoch) mem_at[2] = device_malloc_count(dev);
         epoch_sec[epoch] = seconds, epoch_acc[epoch] = ev.accuracy;
         st.epoch = epoch + 1;
         st.steps = opt->steps;
         st.rng_offset = rng_offset();
-        char state_path[1024];
-        snprintf(state_path, sizeof state_path, "%s.state", out);
         const char *meta[] = {"dataset", data, "epochs", label};
-        if (model_save(&m, out, 2, meta) != 0 || train_state_save(state_path, opt, &st) != 0) {
+        if (model_save(&m, out, 2, meta) != 0 || train_state_save_paired(state_path, opt, &st, out) != 0) {
             fprintf(stderr, "nicex: saving the checkpoint: %s\n", nx_error_msg());
             return 1;
         }
+        last_good_note(note, note_cap, true, out, st.epoch, out);
+        interrupt_set_note(note);
         if (!json)
             printf("epoch %d/%d  loss %.4f  train acc %.2f%%  test acc %.2f%%  lr %.3g  %.1f s (%.0f img/s)\n",
                    epoch + 1, epochs, train_loss, 100 * train_acc, 100 * ev.accuracy, optim_lr(opt), seconds,
                    seen / seconds);
         fflush(stdout);
+        if (interrupt_pending) { /* arrived during the evaluation or the save: both are complete */
+            fprintf(stderr, "nicex: %s after epoch %d: stopped; %s\n", interrupt_signal_name(interrupt_pending),
+                    epoch + 1, note);
+            return 128 + interrupt_pending;
+        }
     }
+    interrupt_install(false);
     mem_at[3] = device_malloc_count(dev);
     if (mem_at[0] < 0) mem_at[0] = mem_at[1]; /* one step per epoch: no step 2 */
     /* allocations: in step 1 (with the consolidation), steps 2.. of the first
@@ -227,6 +317,9 @@ int cmd_train(int argc, char **argv) {
     free(epoch_sec);
     free(epoch_acc);
     free(pred);
+    free(note);
+    free(state_path);
+    free(resume_state);
     loader_free(&loader);
     optim_free(opt);
     model_free(&m);
@@ -244,8 +337,9 @@ int cmd_eval(int argc, char **argv) {
         {"model", OPT_STR, &model_name, "architecture, when the checkpoint does not say (PyTorch exports)"},
         {"data", OPT_STR, &data, "dataset spec (default fashion-mnist)"},
         {"split", OPT_STR, &split, "train | test (default test)"},
-        {"batch", OPT_INT, &batch, "batch size (default 500)"},
-        {"image-size", OPT_INT, &image_size, "resize folder images to this side"},
+        {"batch", OPT_INT, &batch, "batch size (default 500)", OPT_RANGE(1, 65536)},
+        {"image-size", OPT_INT, &image_size, "resize folder images to this side (default 0: native)",
+         OPT_RANGE(0, DATASET_MAX_SIDE)},
         {"device", OPT_STR, &device, "cpu | cuda | cuda:N"},
         {"json", OPT_FLAG, &json, "print JSON"},
     };
@@ -269,6 +363,10 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "nicex: %s\n", nx_error_msg());
         return 1;
     }
+    if (model_check_data(&m, ckpt, d.c, d.h, d.w, d.n_classes, data) != 0) {
+        fprintf(stderr, "nicex: %s\n", nx_error_msg());
+        return 2;
+    }
     EvalResult r = eval_classifier(&m, &d, batch, NULL, NULL);
     if (json)
         printf("{\"checkpoint\": \"%s\", \"model\": \"%s\", \"data\": \"%s\", \"split\": \"%s\", \"n\": %lld, "
@@ -286,9 +384,9 @@ int cmd_summary(int argc, char **argv) {
     int classes = 10, in_c = 0, size = 0;
     const Opt opts[] = {
         {"model", OPT_STR, &model_name, "lenet5 | vgg11 | resnet18 | resnet18-cifar"},
-        {"classes", OPT_INT, &classes, "number of classes (default 10)"},
-        {"channels", OPT_INT, &in_c, "input channels (default: the model's)"},
-        {"image-size", OPT_INT, &size, "input side (default: the model's)"},
+        {"classes", OPT_INT, &classes, "number of classes (default 10)", OPT_RANGE(1, MODEL_MAX_CLASSES)},
+        {"channels", OPT_INT, &in_c, "input channels (default 0: the model's)", OPT_RANGE(0, MODEL_MAX_CHANNELS)},
+        {"image-size", OPT_INT, &size, "input side (default 0: the model's)", OPT_RANGE(0, MODEL_MAX_SIDE)},
     };
     int rc = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], "usage: nicex summary --model M");
     if (rc) return rc > 0 ? 0 : 2;

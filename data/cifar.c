@@ -13,33 +13,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "tensor/safetensors.h" /* nx_fopen_regular */
 
 #define CIFAR_PIXELS 3072
 #define CIFAR_RECORD (1 + CIFAR_PIXELS)
+#define CIFAR_MAX_RECORDS (1 << 22) /* 12 GiB of pixels; CIFAR-10 has 60000 */
 
 int cifar10_read_batch(const char *path, uint8_t **pixels, int32_t **labels, int64_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        nx_error_set("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        nx_error_set("%s: not a regular file", path);
-        fclose(f);
-        return -1;
-    }
-    int64_t size = st.st_size, records = size / CIFAR_RECORD, rest = size % CIFAR_RECORD;
+    uint64_t fsize;
+    FILE *f = nx_fopen_regular(path, &fsize);
+    if (!f) return -1;
+    int64_t size = (int64_t)fsize, records = size / CIFAR_RECORD, rest = size % CIFAR_RECORD;
     if (size == 0 || rest != 0) {
         nx_error_set("%s: truncated: %lld bytes is not a whole number of %d-byte records (%lld records and %lld bytes)",
                      path, (long long)size, CIFAR_RECORD, (long long)records, (long long)rest);
         fclose(f);
         return -1;
     }
+    if (*n + records > CIFAR_MAX_RECORDS) {
+        nx_error_set("%s: %lld records would make %lld in all, over the limit of %d", path, (long long)records,
+                     (long long)(*n + records), CIFAR_MAX_RECORDS);
+        fclose(f);
+        return -1;
+    }
     *pixels = nx_realloc(*pixels, (size_t)(*n + records) * CIFAR_PIXELS);
     *labels = nx_realloc(*labels, (size_t)(*n + records) * sizeof(int32_t));
-    uint8_t *rec = nx_malloc(CIFAR_RECORD * 1024);
+    uint8_t *rec = nx_malloc((size_t)CIFAR_RECORD * (size_t)(records < 1024 ? records : 1024));
     for (int64_t r = 0; r < records;) {
         int64_t k = records - r < 1024 ? records - r : 1024;
         if (fread(rec, CIFAR_RECORD, (size_t)k, f) != (size_t)k) {

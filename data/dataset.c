@@ -7,6 +7,7 @@
 #include "data/dataset.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,32 @@ static char *str_dup(const char *s) {
     size_t n = strlen(s) + 1;
     char *p = nx_malloc(n);
     memcpy(p, s, n);
+    return p;
+}
+
+/* malloc'd printf: paths are never cut at a fixed length. */
+static char *str_printf(const char *fmt, ...) NX_PRINTF(1, 2);
+static char *str_printf(const char *fmt, ...) {
+    va_list ap, aq;
+    va_start(ap, fmt);
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = nx_malloc((size_t)n + 1);
+    vsnprintf(p, (size_t)n + 1, fmt, aq);
+    va_end(aq);
+    return p;
+}
+
+void *data_alloc(int64_t n, int64_t each, const char *name, const char *what) {
+    if (n < 0 || each < 0 || (each && n > DATASET_MAX_BYTES / each)) {
+        nx_error_set("%s: %lld x %lld bytes of %s: over the %lld GiB limit", name, (long long)n, (long long)each, what,
+                     (long long)(DATASET_MAX_BYTES >> 30));
+        return NULL;
+    }
+    size_t bytes = (size_t)(n * each);
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) nx_error_set("%s: cannot allocate %zu bytes of %s", name, bytes, what);
     return p;
 }
 
@@ -60,22 +87,36 @@ void data_permutation(int64_t *perm, int64_t n, uint64_t stream) {
 
 /* ---- IDX datasets (MNIST, Fashion-MNIST) --------------------------------- */
 
-static int find_idx(char *out, size_t cap, const char *dir, const char *base) {
-    snprintf(out, cap, "%s/%s.gz", dir, base);
-    if (access(out, F_OK) == 0) return 0;
-    snprintf(out, cap, "%s/%s", dir, base);
-    if (access(out, F_OK) == 0) return 0;
+static int idx_dataset_read(Dataset *d, const char *img_path, const char *lab_path, const char *const *classes);
+
+static char *find_idx(const char *dir, const char *base) {
+    char *p = str_printf("%s/%s.gz", dir, base);
+    if (access(p, F_OK) == 0) return p;
+    free(p);
+    p = str_printf("%s/%s", dir, base);
+    if (access(p, F_OK) == 0) return p;
+    free(p);
     nx_error_set("%s/%s.gz: not found (nor without .gz)", dir, base);
-    return -1;
+    return NULL;
 }
 
 static int idx_dataset_open(Dataset *d, const char *dir, DataSplit split, const char *const *classes) {
     const char *prefix = split == DATA_TRAIN ? "train" : "t10k";
-    char img_path[4096], lab_path[4096], base[64];
+    char base[64];
     snprintf(base, sizeof base, "%s-images-idx3-ubyte", prefix);
-    if (find_idx(img_path, sizeof img_path, dir, base) != 0) return -1;
+    char *img_path = find_idx(dir, base), *lab_path = NULL;
+    int rc = -1;
+    if (!img_path) return -1;
     snprintf(base, sizeof base, "%s-labels-idx1-ubyte", prefix);
-    if (find_idx(lab_path, sizeof lab_path, dir, base) != 0) return -1;
+    if (!(lab_path = find_idx(dir, base))) goto out;
+    rc = idx_dataset_read(d, img_path, lab_path, classes);
+out:
+    free(img_path);
+    free(lab_path);
+    return rc;
+}
+
+static int idx_dataset_read(Dataset *d, const char *img_path, const char *lab_path, const char *const *classes) {
     uint8_t *pix, *lab;
     int nd;
     int64_t di[4], dl[4];
@@ -86,6 +127,13 @@ static int idx_dataset_open(Dataset *d, const char *dir, DataSplit split, const 
     }
     if (dl[0] != di[0]) {
         nx_error_set("%s: %lld labels, but %s has %lld images", lab_path, (long long)dl[0], img_path, (long long)di[0]);
+        free(pix);
+        free(lab);
+        return -1;
+    }
+    if (di[1] < 1 || di[2] < 1 || di[1] > DATASET_MAX_SIDE || di[2] > DATASET_MAX_SIDE) {
+        nx_error_set("%s: images of %lldx%lld pixels: expected sides of 1 to %d", img_path, (long long)di[1],
+                     (long long)di[2], DATASET_MAX_SIDE);
         free(pix);
         free(lab);
         return -1;
@@ -112,26 +160,30 @@ static int idx_dataset_open(Dataset *d, const char *dir, DataSplit split, const 
 /* ---- CIFAR-10 ------------------------------------------------------------ */
 
 static int cifar_dataset_open(Dataset *d, const char *dir, DataSplit split) {
-    char sub[4096], path[4096 + 32];
     const char *probe = split == DATA_TRAIN ? "data_batch_1.bin" : "test_batch.bin";
-    snprintf(path, sizeof path, "%s/%s", dir, probe);
+    char *sub, *path = str_printf("%s/%s", dir, probe);
     if (access(path, F_OK) == 0) {
-        snprintf(sub, sizeof sub, "%s", dir);
+        sub = str_printf("%s", dir);
     } else {
-        snprintf(sub, sizeof sub, "%s/cifar-10-batches-bin", dir);
-        snprintf(path, sizeof path, "%s/%s", sub, probe);
+        sub = str_printf("%s/cifar-10-batches-bin", dir);
+        free(path);
+        path = str_printf("%s/%s", sub, probe);
         if (access(path, F_OK) != 0) {
             nx_error_set("%s/%s: not found (nor in %s): is %s the CIFAR-10 binary release?", dir, probe, sub, dir);
+            free(path);
+            free(sub);
             return -1;
         }
     }
+    free(path);
     free(d->root);
-    d->root = str_dup(sub);
+    d->root = sub;
     int64_t n = 0;
     for (int b = 1; b <= (split == DATA_TRAIN ? 5 : 1); b++) {
-        if (split == DATA_TRAIN) snprintf(path, sizeof path, "%s/data_batch_%d.bin", sub, b);
-        else snprintf(path, sizeof path, "%s/test_batch.bin", sub);
-        if (cifar10_read_batch(path, &d->pixels, &d->labels, &n) != 0) return -1;
+        path = split == DATA_TRAIN ? str_printf("%s/data_batch_%d.bin", sub, b) : str_printf("%s/test_batch.bin", sub);
+        int rc = cifar10_read_batch(path, &d->pixels, &d->labels, &n);
+        free(path);
+        if (rc != 0) return -1;
     }
     d->n = n;
     d->c = 3;
@@ -142,9 +194,10 @@ static int cifar_dataset_open(Dataset *d, const char *dir, DataSplit split) {
 
 /* ---- resizing a loaded dataset ------------------------------------------- */
 
-static void resize_all(Dataset *d, int size) {
+static int resize_all(Dataset *d, int size) {
     size_t in_img = (size_t)d->c * d->h * d->w, out_img = (size_t)d->c * size * size;
-    uint8_t *out = nx_malloc((size_t)d->n * out_img);
+    uint8_t *out = data_alloc(d->n, (int64_t)out_img, d->root, "resized pixels");
+    if (!out) return -1;
 #pragma omp parallel for schedule(static) if (d->n > 64)
     for (int64_t i = 0; i < d->n; i++)
         for (int k = 0; k < d->c; k++)
@@ -153,6 +206,7 @@ static void resize_all(Dataset *d, int size) {
     free(d->pixels);
     d->pixels = out;
     d->h = d->w = size;
+    return 0;
 }
 
 /* ---- the spec ------------------------------------------------------------ */
@@ -172,14 +226,14 @@ const char *dataset_split_name(DataSplit s) { return s == DATA_TRAIN ? "train" :
 int dataset_open(Dataset *d, const char *spec, DataSplit split, int image_size, uint64_t seed) {
     memset(d, 0, sizeof *d);
     d->split = split;
-    if (image_size < 0) {
-        nx_error_set("%s: image size %d is negative", spec, image_size);
+    if (image_size < 0 || image_size > DATASET_MAX_SIDE) {
+        nx_error_set("--image-size %d: expected 0 (native) to %d", image_size, DATASET_MAX_SIDE);
         return -1;
     }
     const char *colon = strchr(spec, ':');
     size_t name_len = colon ? (size_t)(colon - spec) : strlen(spec);
     const char *arg = colon ? colon + 1 : NULL;
-    char name[32] = {0};
+    char name[sizeof d->kind] = {0}; /* the longest kind, "fashion-mnist", fits */
     if (name_len < sizeof name) memcpy(name, spec, name_len);
     static const char *usage = "expected fashion-mnist, fashion-mnist:DIR, mnist:DIR, cifar10:DIR or folder:DIR";
     bool needs_dir = strcmp(name, "mnist") == 0 || strcmp(name, "cifar10") == 0 || strcmp(name, "folder") == 0;
@@ -218,7 +272,11 @@ int dataset_open(Dataset *d, const char *spec, DataSplit split, int image_size, 
         return -1;
     }
     snprintf(d->kind, sizeof d->kind, "%s", name);
-    if (image_size > 0 && (d->h != image_size || d->w != image_size)) resize_all(d, image_size);
+    if (image_size > 0 && (d->h != image_size || d->w != image_size) && resize_all(d, image_size) != 0) {
+        dataset_free(d);
+        d->split = split;
+        return -1;
+    }
     return 0;
 }
 

@@ -70,6 +70,19 @@ void dataset_channel_stats(const Dataset *d, float mean[3], float std[3]);
 /* A one-line description: "cifar10 train: 50000 x 3x32x32, 10 classes (DIR)". */
 const char *dataset_describe(const Dataset *d);
 
+/* ---- allocation of data from sizes a file declared ---------------------- */
+
+/* At most this many bytes of pixels for one split: checked (64-bit, before
+ * the multiply wraps) before anything is allocated. */
+#define DATASET_MAX_BYTES ((int64_t)1 << 36) /* 64 GiB */
+/* Image sides (native or --image-size) are at most this. */
+#define DATASET_MAX_SIDE 4096
+
+/* malloc(n * each) for data whose size comes from a file: NULL with
+ * nx_error_set("name: N x M bytes of what: over the 64 GiB limit" or
+ * "... cannot allocate") instead of an abort. */
+void *data_alloc(int64_t n, int64_t each, const char *name, const char *what);
+
 /* ---- seeded streams, shared with the loader ----------------------------- */
 
 /* A Philox seed for one purpose: a hash (splitmix64 steps) of the run's

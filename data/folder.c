@@ -65,6 +65,13 @@ static bool is_image_name(const char *name) {
     return dot && (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0 || strcasecmp(dot, ".png") == 0);
 }
 
+static char *path_join(const char *a, const char *b) {
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = nx_malloc(n);
+    snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
 /* Sorted names in dir: subfolders (want_dirs) or image files. */
 static int list_dir(const char *dir, bool want_dirs, StrList *out) {
     DIR *dp = opendir(dir);
@@ -73,25 +80,18 @@ static int list_dir(const char *dir, bool want_dirs, StrList *out) {
         return -1;
     }
     struct dirent *e;
-    char path[8192];
     while ((e = readdir(dp))) {
         if (e->d_name[0] == '.') continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        char *path = path_join(dir, e->d_name);
         struct stat st;
-        if (stat(path, &st) != 0) continue;
-        if (want_dirs ? S_ISDIR(st.st_mode) : (S_ISREG(st.st_mode) && is_image_name(e->d_name)))
-            list_push(out, e->d_name);
+        bool ok = stat(path, &st) == 0 &&
+                  (want_dirs ? S_ISDIR(st.st_mode) : (S_ISREG(st.st_mode) && is_image_name(e->d_name)));
+        free(path);
+        if (ok) list_push(out, e->d_name);
     }
     closedir(dp);
     if (out->n > 1) qsort(out->v, (size_t)out->n, sizeof(char *), cmp_str);
     return 0;
-}
-
-static char *path_join(const char *a, const char *b) {
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = nx_malloc(n);
-    snprintf(p, n, "%s/%s", a, b);
-    return p;
 }
 
 /* Decode file i into its slot of out (3 planes of s_h x s_w). */
@@ -209,9 +209,14 @@ int folder_dataset_open(Dataset *d, const char *dir, DataSplit split, int image_
         if (image_load(files.v[0], &first, &th, &tw, &fc) != 0) goto done;
         free(first);
     }
+    if (th > DATASET_MAX_SIDE || tw > DATASET_MAX_SIDE) {
+        nx_error_set("%s: %dx%d pixels: a folder dataset takes sides up to %d (resize with --image-size)", files.v[0],
+                     tw, th, DATASET_MAX_SIDE);
+        goto done;
+    }
     int64_t n = files.n;
     size_t img = (size_t)3 * th * tw;
-    d->pixels = nx_malloc((size_t)n * img);
+    if (!(d->pixels = data_alloc(n, (int64_t)img, split_root, "pixels"))) goto done;
     bool *gray = nx_calloc((size_t)n, sizeof(bool));
     int64_t bad = n;
     char bad_msg[1024] = {0};

@@ -6,7 +6,9 @@
  * gzip-compressed; zlib's gzopen/gzread read both forms, so one code path
  * handles raw and .gz. The reader is strict: bad magic, a type other than
  * unsigned byte, the wrong number of dims, missing bytes (truncated) and
- * bytes after the data are all errors naming the file.
+ * bytes after the data are all errors naming the file. The product of the
+ * dims is checked against 64 GiB before each multiply, and only regular
+ * files are opened (a FIFO would block).
  */
 #include "data/dataset.h"
 
@@ -14,7 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
+
+#include "tensor/safetensors.h" /* nx_open_regular */
+
+#define IDX_MAX_BYTES ((int64_t)1 << 36) /* 64 GiB */
 
 /* Read up to n bytes; returns the count, or -1 with a message in *err when
  * zlib reports corrupt data (a cut-off gzip stream counts as a short read). */
@@ -51,9 +58,12 @@ static const char *idx_type_name(int t) {
 
 int idx_read(const char *path, int want_ndim, const char *what, uint8_t **data, int *ndim, int64_t dims[4]) {
     *data = NULL;
-    gzFile gz = gzopen(path, "rb");
+    int fd = nx_open_regular(path, NULL); /* a FIFO or a directory is refused, never waited on */
+    if (fd < 0) return -1;
+    gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
         nx_error_set("%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+        close(fd);
         return -1;
     }
     gzbuffer(gz, 1 << 17);
@@ -97,15 +107,16 @@ int idx_read(const char *path, int want_ndim, const char *what, uint8_t **data, 
             goto fail;
         }
         dims[d] = v;
-        total *= v;
-        if (total > ((int64_t)1 << 36)) {
+        /* checked before the multiply: a product that wraps could pass any later test */
+        if (v != 0 && total > IDX_MAX_BYTES / (int64_t)v) {
             nx_error_set("%s: dims say over 64 GiB of %s: not a plausible size", path, what);
             goto fail;
         }
+        total *= v;
     }
     /* Grow the buffer as data arrives, so that a corrupt header cannot make
      * us allocate gigabytes before noticing the file is short. */
-    int64_t cap = total < (64 << 20) ? total : (64 << 20), have = 0;
+    int64_t cap = total < (1 << 20) ? total : (1 << 20), have = 0;
     uint8_t *buf = nx_malloc((size_t)(cap ? cap : 1));
     while (have < total) {
         if (have == cap) {

@@ -26,27 +26,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jerror.h>
 #include <jpeglib.h>
 #include <png.h>
 
+#include "tensor/safetensors.h" /* nx_fopen_regular */
+
 /* ---- reading a whole file ---------------------------------------------- */
 
 static int read_file(const char *path, uint8_t **buf, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        nx_error_set("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        nx_error_set("%s: not a regular file", path);
+    uint64_t size;
+    FILE *f = nx_fopen_regular(path, &size);
+    if (!f) return -1;
+    if (size > IMAGE_MAX_FILE) {
+        nx_error_set("%s: %llu bytes: over the %d MiB limit for an image file", path, (unsigned long long)size,
+                     IMAGE_MAX_FILE >> 20);
         fclose(f);
         return -1;
     }
-    *len = (size_t)st.st_size;
+    *len = (size_t)size;
     *buf = nx_malloc(*len);
     if (fread(*buf, 1, *len, f) != *len) {
         nx_error_set("%s: read error: %s", path, strerror(errno));
@@ -56,6 +55,16 @@ static int read_file(const char *path, uint8_t **buf, size_t *len) {
         return -1;
     }
     fclose(f);
+    return 0;
+}
+
+/* Image sizes from a file's header are checked before any allocation. */
+static int check_size(const char *name, const char *kind, int64_t h, int64_t w) {
+    if (h < 1 || w < 1 || h > IMAGE_MAX_SIDE || w > IMAGE_MAX_SIDE || h * w > IMAGE_MAX_PIXELS) {
+        nx_error_set("%s: %s header declares %lldx%lld pixels: over the limit (sides up to %d, %lld pixels)", name,
+                     kind, (long long)w, (long long)h, IMAGE_MAX_SIDE, (long long)IMAGE_MAX_PIXELS);
+        return -1;
+    }
     return 0;
 }
 
@@ -82,6 +91,17 @@ static void jpeg_on_message(j_common_ptr cinfo, int level) {
     if (!e->warning[0]) cinfo->err->format_message(cinfo, e->warning);
 }
 
+/* A progressive JPEG can hold thousands of tiny scans, each a pass over the
+ * whole image: stop after a plausible number (libjpeg-turbo's advice). */
+static void jpeg_on_progress(j_common_ptr cinfo) {
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+    if (d->input_scan_number > 256) {
+        JpegErr *e = (JpegErr *)cinfo->err;
+        snprintf(e->msg, sizeof e->msg, "more than 256 progressive scans");
+        longjmp(e->jump, 1);
+    }
+}
+
 static int jpeg_decode(const char *name, const uint8_t *buf, size_t len, uint8_t **pixels, int *h, int *w, int *c) {
     struct jpeg_decompress_struct cinfo;
     JpegErr err;
@@ -97,8 +117,14 @@ static int jpeg_decode(const char *name, const uint8_t *buf, size_t len, uint8_t
         return -1;
     }
     jpeg_create_decompress(&cinfo);
+    struct jpeg_progress_mgr progress = {.progress_monitor = jpeg_on_progress};
+    cinfo.progress = &progress;
     jpeg_mem_src(&cinfo, buf, (unsigned long)len);
     jpeg_read_header(&cinfo, TRUE);
+    if (check_size(name, "JPEG", cinfo.image_height, cinfo.image_width) != 0) {
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
     if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
         nx_error_set("%s: CMYK JPEG is not supported (convert it to RGB)", name);
         jpeg_destroy_decompress(&cinfo);
@@ -168,7 +194,12 @@ static int png_decode(const char *name, const uint8_t *buf, size_t len, uint8_t 
         return -1;
     }
     png_set_read_fn(png, &ctx, png_mem_read);
+    png_set_user_limits(png, IMAGE_MAX_SIDE, IMAGE_MAX_SIDE);
     png_read_info(png, info);
+    if (check_size(name, "PNG", png_get_image_height(png, info), png_get_image_width(png, info)) != 0) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return -1;
+    }
     int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);

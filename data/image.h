@@ -22,6 +22,16 @@
 
 #include "tensor/common.h"
 
+/* Limits on what a file may declare, checked before any allocation: a
+ * header of a few bytes can claim 100000 x 100000 pixels. */
+#ifndef IMAGE_MAX_SIDE
+#define IMAGE_MAX_SIDE 32768
+#endif
+#ifndef IMAGE_MAX_PIXELS
+#define IMAGE_MAX_PIXELS ((int64_t)1 << 27) /* 134 Mpixel, 384 MiB as RGB */
+#endif
+#define IMAGE_MAX_FILE (256 << 20) /* bytes of one image file */
+
 /* Decode the file at path. On success *pixels (malloc'd) is (h, w, c) with
  * c = 1 or 3. Returns -1 with nx_error_set("path: problem") otherwise. */
 int image_load(const char *path, uint8_t **pixels, int *h, int *w, int *c);

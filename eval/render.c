@@ -6,7 +6,7 @@
 #include <string.h>
 
 static uint8_t to8(float v) {
-    v = v < 0 ? 0 : v > 1 ? 1 : v;
+    v = !(v >= 0) ? 0 : v > 1 ? 1 : v; /* NaN -> 0 */
     return (uint8_t)lrintf(v * 255.0f);
 }
 
@@ -20,7 +20,7 @@ void render_image(uint8_t *out, const float *x, int C, int H, int W, int rgb) {
 static void colormap(float v, uint8_t rgb[3]) {
     static const float anchors[5][3] = {
         {0.00f, 0.00f, 0.02f}, {0.34f, 0.06f, 0.43f}, {0.73f, 0.21f, 0.33f}, {0.98f, 0.55f, 0.04f}, {0.99f, 1.00f, 0.64f}};
-    v = v < 0 ? 0 : v > 1 ? 1 : v;
+    v = !(v >= 0) ? 0 : v > 1 ? 1 : v; /* NaN -> 0: (int)NaN would index anywhere */
     float t = v * 4;
     int k = t >= 4 ? 3 : (int)t;
     float f = t - (float)k;
@@ -38,7 +38,7 @@ void render_overlay(uint8_t *out, const float *x, const float *m, int C, int H, 
         gray /= (float)C;
         uint8_t heat[3];
         colormap(m[i], heat);
-        float a = 0.15f + 0.7f * (m[i] < 0 ? 0 : m[i] > 1 ? 1 : m[i]);
+        float a = 0.15f + 0.7f * (!(m[i] >= 0) ? 0 : m[i] > 1 ? 1 : m[i]);
         for (int c = 0; c < 3; c++) out[3 * i + c] = to8((1 - a) * 0.6f * gray + a * heat[c] / 255.0f);
     }
 }
@@ -53,6 +53,7 @@ void normalise_map(float *m, int64_t n) {
 Picture grid_compose(const uint8_t *const *tiles, int n, int h, int w, int cols, int scale) {
     const int gap = 2;
     if (cols > n) cols = n;
+    if (cols < 1) cols = 1;
     int rows = (n + cols - 1) / cols;
     Picture p = {.h = rows * (h * scale + gap) + gap, .w = cols * (w * scale + gap) + gap};
     p.pixels = nx_malloc((size_t)p.h * p.w * 3);

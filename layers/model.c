@@ -32,6 +32,21 @@ int model_create(Model *m, const char *arch, int n_classes, int in_c, int in_hw,
         nx_error_set("model vgg11: input side %d is not a multiple of 32", m->in_h);
         return -1;
     }
+    if (m->in_c < 1 || m->in_c > 64 || m->in_h > 4096) {
+        nx_error_set("model %s: input %dx%dx%d: expected 1 to 64 channels and sides up to 4096", arch, m->in_c, m->in_h,
+                     m->in_w);
+        return -1;
+    }
+    /* the largest weight, in 64 bits, before anything is allocated */
+    int64_t side = strcmp(arch, "lenet5") == 0 ? ((m->in_h - 4) / 2 - 4) / 2 : m->in_h / 32, biggest;
+    if (strcmp(arch, "lenet5") == 0) biggest = 50 * side * side * 500 > 500 * (int64_t)n_classes ? 50 * side * side * 500 : 500 * (int64_t)n_classes;
+    else if (strcmp(arch, "vgg11") == 0) biggest = 512 * side * side * (int64_t)n_classes;
+    else biggest = 512 * (int64_t)n_classes;
+    if (biggest > ((int64_t)1 << 30)) {
+        nx_error_set("model %s: input %dx%d in %d classes needs a layer of %lld weights (limit %lld)", arch, m->in_h,
+                     m->in_w, n_classes, (long long)biggest, (long long)1 << 30);
+        return -1;
+    }
     snprintf(m->arch, sizeof m->arch, "%s", arch);
     params_init(&m->params, d);
     m->training = true;

@@ -5,7 +5,11 @@
 #include "eval/accuracy.h"
 #include "tensor/rng.h"
 #include "tensor/safetensors.h"
+#include "layers/checkpoint.h"
 
+#include <errno.h>
+
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +38,21 @@ static float scalar(const Tensor *t) {
     float v;
     device_memcpy(NX_CPU, &v, t->device, t->data, sizeof v);
     return v;
+}
+
+/* The first tensor of a store holding a NaN or an infinity, or NULL. */
+static const char *store_nonfinite(ParamStore *s) {
+    float *h = nx_malloc(s->total * sizeof(float) + 1);
+    device_memcpy(NX_CPU, h, s->device, s->params, s->total * sizeof(float));
+    const char *bad = NULL;
+    for (int i = 0; i < s->n && !bad; i++)
+        for (int64_t k = 0; k < s->t[i]->numel; k++)
+            if (!isfinite(h[s->offset[i] + (size_t)k])) {
+                bad = s->t[i]->name;
+                break;
+            }
+    free(h);
+    return bad;
 }
 
 /* Freeze all of D, then unfreeze the comma-separated prefixes. */
@@ -140,6 +159,19 @@ int nice_train(Generator *g, Model *m, const Dataset *train, const Dataset *test
             tape_backward(loss);
             optim_step(opt_g);
             if (opt_d) optim_step(opt_d);
+            float lt = scalar(loss);
+            if (!c->no_nan_check && !isfinite(lt)) {
+                progress_end(&p);
+                nx_error_set("NICE training diverged: the loss is %g at step %lld (epoch %d, batch %lld; L_D %g, L_C "
+                             "%g): stopped, nothing saved",
+                             (double)lt, (long long)opt_g->steps, epoch + 1, (long long)b.batch + 1,
+                             (double)scalar(loss_d), (double)scalar(loss_c));
+                loader_free(&l);
+                optim_free(opt_g);
+                if (opt_d) optim_free(opt_d);
+                nx_step_reset();
+                return -1;
+            }
             ld += scalar(loss_d) * b.n, lc += scalar(loss_c) * b.n, ls += (loss_s ? scalar(loss_s) : 0) * b.n;
             seen += b.n;
             snprintf(status, sizeof status, "L_D %.4f L_C %.4f", ld / seen, lc / seen);
@@ -147,6 +179,17 @@ int nice_train(Generator *g, Model *m, const Dataset *train, const Dataset *test
         }
         nx_step_reset();
         progress_end(&p);
+        const char *bad = c->no_nan_check ? NULL : store_nonfinite(&g->params);
+        if (!bad && opt_d) bad = store_nonfinite(&m->params);
+        if (bad) {
+            nx_error_set("NICE training diverged: parameter '%s' is not finite after epoch %d (step %lld, mean L_D %g): "
+                         "stopped, nothing saved",
+                         bad, epoch + 1, (long long)opt_g->steps, ld / (double)(seen ? seen : 1));
+            loader_free(&l);
+            optim_free(opt_g);
+            if (opt_d) optim_free(opt_d);
+            return -1;
+        }
         double seconds = now_seconds() - p.t0;
         s = nice_evaluate(g, m, test, c, 500);
         s.loss_d = ld / seen, s.loss_c = lc / seen, s.loss_s = ls / seen;
@@ -230,13 +273,25 @@ static int load_store(SafetensorsFile *sf, ParamStore *s, const char *prefix) {
             nx_error_set("%s: missing tensor '%s'", sf->path, key);
             return -1;
         }
-        if (ti->numel != t->numel || strcmp(ti->dtype, "F32") != 0) {
-            nx_error_set("%s: '%s' has %lld %s values, expected %lld F32 (shape %s)", sf->path, key,
-                         (long long)ti->numel, ti->dtype, (long long)t->numel, tensor_shape_str(t));
+        bool same = ti->ndim == t->ndim && strcmp(ti->dtype, "F32") == 0;
+        for (int d = 0; same && d < t->ndim; d++) same = ti->shape[d] == t->shape[d];
+        if (!same) { /* the shape, not only the count: a transposed weight is an error */
+            char shape[96] = "(";
+            for (int d = 0; d < ti->ndim; d++)
+                snprintf(shape + strlen(shape), sizeof shape - strlen(shape), d ? ", %lld" : "%lld",
+                         (long long)ti->shape[d]);
+            snprintf(shape + strlen(shape), sizeof shape - strlen(shape), ")");
+            nx_error_set("%s: '%s' is %s %s, expected F32 %s", sf->path, key, ti->dtype, shape, tensor_shape_str(t));
             return -1;
         }
-        float *h = nx_malloc(tensor_bytes(t));
+        float *h = nx_malloc(tensor_bytes(t) + 1);
         int rc = safetensors_read_raw(sf, ti, h);
+        for (int64_t k = 0; rc == 0 && k < t->numel; k++)
+            if (!isfinite(h[k])) {
+                nx_error_set("%s: '%s' holds %g at element %lld: the file is broken (a diverged training?)", sf->path,
+                             key, (double)h[k], (long long)k);
+                rc = -1;
+            }
         if (rc == 0) device_memcpy(t->device, t->data, NX_CPU, h, tensor_bytes(t));
         free(h);
         if (rc != 0) return -1;
@@ -244,43 +299,77 @@ static int load_store(SafetensorsFile *sf, ParamStore *s, const char *prefix) {
     return 0;
 }
 
-static int meta_int(SafetensorsFile *sf, const char *key, int *out) {
+static int meta_int(SafetensorsFile *sf, const char *key, int *out, long long lo, long long hi) {
     const char *v = safetensors_meta(sf, key);
     if (!v) {
         nx_error_set("%s: not a NICE generator file (no '%s' in the metadata)", sf->path, key);
         return -1;
     }
-    *out = atoi(v);
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (!*v || *end || errno || x < lo || x > hi) {
+        nx_error_set("%s: metadata '%s' is '%.40s': expected an integer in [%lld, %lld]", sf->path, key, v, lo, hi);
+        return -1;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+/* A float setting: finite and in [lo, hi] (above lo when open). */
+static int meta_float(SafetensorsFile *sf, const char *key, float *out, float lo, float hi, bool open) {
+    const char *v = safetensors_meta(sf, key);
+    if (!v) return 0;
+    char *end;
+    float x = strtof(v, &end);
+    if (!*v || *end || !isfinite(x) || (open ? x <= lo : x < lo) || x > hi) {
+        nx_error_set("%s: metadata '%s' is '%.40s': expected a number %s %g and <= %g", sf->path, key, v,
+                     open ? ">" : ">=", (double)lo, (double)hi);
+        return -1;
+    }
+    *out = x;
     return 0;
 }
 
 int nice_load(const char *path, Generator *g, Model *m, NiceConfig *c, Device d) {
     SafetensorsFile sf;
     if (safetensors_open(&sf, path) != 0) return -1;
-    int rc = -1, gc, ghw, classes, in_c, in_size;
+    int rc = -1, gc, ghw, classes, in_c, in_size, block;
     const char *garch = safetensors_meta(&sf, "generator_arch"), *carch = safetensors_meta(&sf, "classifier_arch");
-    if (!garch || !carch || meta_int(&sf, "generator_in_channels", &gc) || meta_int(&sf, "generator_size", &ghw) ||
-        meta_int(&sf, "classes", &classes) || meta_int(&sf, "in_channels", &in_c) ||
-        meta_int(&sf, "in_size", &in_size) || meta_int(&sf, "block", &c->block)) {
-        if (!garch || !carch) nx_error_set("%s: not a NICE generator file (no generator/classifier arch)", path);
+    if (!garch || !carch) {
+        nx_error_set("%s: not a NICE generator file (no generator/classifier arch)", path);
+        goto done;
+    }
+    if (meta_int(&sf, "generator_in_channels", &gc, 1, MODEL_MAX_CHANNELS) ||
+        meta_int(&sf, "generator_size", &ghw, 1, MODEL_MAX_SIDE) ||
+        meta_int(&sf, "classes", &classes, 1, MODEL_MAX_CLASSES) ||
+        meta_int(&sf, "in_channels", &in_c, 1, MODEL_MAX_CHANNELS) ||
+        meta_int(&sf, "in_size", &in_size, 1, MODEL_MAX_SIDE) || meta_int(&sf, "block", &block, 1, NICE_MAX_BLOCK))
+        goto done;
+    if (ghw % block != 0 || gc != in_c || ghw != in_size) {
+        nx_error_set("%s: inconsistent metadata: block %d, generator input %dx%dx%d, classifier input %dx%dx%d", path,
+                     block, gc, ghw, ghw, in_c, in_size, in_size);
         goto done;
     }
     const char *s;
     NiceConfig def = nice_config_default();
-    def.block = c->block;
+    def.block = block;
     *c = def;
-    if ((s = safetensors_meta(&sf, "lambda1"))) c->lambda1 = strtof(s, NULL);
-    if ((s = safetensors_meta(&sf, "lambda2"))) c->lambda2 = strtof(s, NULL);
-    if ((s = safetensors_meta(&sf, "beta"))) c->hc.beta = strtof(s, NULL);
-    if ((s = safetensors_meta(&sf, "gamma"))) c->hc.gamma = strtof(s, NULL);
-    if ((s = safetensors_meta(&sf, "zeta"))) c->hc.zeta = strtof(s, NULL);
+    if (meta_float(&sf, "lambda1", &c->lambda1, 0, 1e6f, false) || meta_float(&sf, "lambda2", &c->lambda2, 0, 1e6f, false) ||
+        meta_float(&sf, "beta", &c->hc.beta, 0, 100, true) || meta_float(&sf, "gamma", &c->hc.gamma, -100, -1e-6f, false) ||
+        meta_float(&sf, "zeta", &c->hc.zeta, 1.000001f, 100, false))
+        goto done;
     if ((s = safetensors_meta(&sf, "background"))) c->background = strcmp(s, "zero") == 0 ? NICE_BG_ZERO : NICE_BG_BLOCKS;
     if ((s = safetensors_meta(&sf, "test_mask"))) c->hc.test_mask = strcmp(s, "l0") == 0 ? NICE_TEST_L0 : NICE_TEST_PAPER;
     if ((s = safetensors_meta(&sf, "capacity_norm")))
         c->hc.capacity_norm = strcmp(s, "sum") == 0 ? NICE_NORM_SUM : strcmp(s, "dataset") == 0 ? NICE_NORM_DATASET : NICE_NORM_MEAN;
     if ((s = safetensors_meta(&sf, "smooth_norm"))) c->hc.smooth_norm = strcmp(s, "mean") == 0 ? NICE_NORM_MEAN : NICE_NORM_SUM;
-    if (generator_create(g, garch, gc, ghw, d) != 0) goto done;
+    if (generator_create(g, garch, gc, ghw, d) != 0) {
+        nx_error_set("%s: %s", path, nx_error_msg());
+        goto done;
+    }
     if (model_create(m, carch, classes, in_c, in_size, d) != 0) {
+        nx_error_set("%s: %s", path, nx_error_msg());
         generator_free(g);
         goto done;
     }

@@ -29,7 +29,11 @@ typedef struct {
     float finetune_lr;      /* lr of D's finetuned part (default: lr) */
     int limit;              /* use only the first N training images (0: all) */
     bool quiet;             /* no per-epoch lines */
+    bool no_nan_check;      /* do not stop at a non-finite loss or parameter */
 } NiceConfig;
+
+/* Bounds nice_load checks the file's settings against (and the CLI its flags). */
+#define NICE_MAX_BLOCK 64
 
 NiceConfig nice_config_default(void);
 
@@ -42,7 +46,10 @@ typedef struct {
     int64_t n;
 } NiceStats;
 
-/* Train g to explain m on train; evaluate on test after each epoch. */
+/* Train g to explain m on train; evaluate on test after each epoch.
+ * Unless c->no_nan_check, a non-finite loss (checked every step) or
+ * generator parameter (checked after every epoch) stops training: -1 with
+ * nx_error_set naming the step, the epoch and the loss. */
 int nice_train(Generator *g, Model *m, const Dataset *train, const Dataset *test, const NiceConfig *c,
                NiceStats *out);
 /* Test-time evaluation: accuracy on mixed-resolution images, mask density, TV. */
@@ -51,7 +58,11 @@ NiceStats nice_evaluate(Generator *g, Model *m, const Dataset *d, const NiceConf
 /* Save the generator together with the classifier it explains (keys
  * "generator.*" and "classifier.*") and the settings as metadata. */
 int nice_save(const char *path, const Generator *g, const Model *m, const NiceConfig *c, const char *dataset);
-/* Load both, creating them from the metadata; c gets the saved settings. */
+/* Load both, creating them from the metadata; c gets the saved settings.
+ * Every setting is range-checked (block 1..64 dividing the image, finite
+ * lambdas, beta > 0, ...), every tensor's shape must match (not only its
+ * element count) and every value be finite: -1 + nx_error_set naming the
+ * file and the key otherwise. */
 int nice_load(const char *path, Generator *g, Model *m, NiceConfig *c, Device d);
 
 #endif

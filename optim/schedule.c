@@ -41,20 +41,23 @@ int lr_schedule_parse(const char *text, LrSchedule *out) {
     LrSchedule s = {.kind = LR_CONSTANT};
     char *end = (char *)text;
     bool ok = strcmp(text, "constant") == 0;
+    /* every number is range-checked before it is narrowed: 4294967297 is not 1 */
     if (strncmp(text, "step:", 5) == 0) {
         s.kind = LR_STEP;
-        s.step_size = (int)strtol(text + 5, &end, 10);
+        long n = strtol(text + 5, &end, 10);
         if (*end == ':') s.gamma = strtod(end + 1, &end);
-        ok = end > text + 5 && *end == 0 && s.step_size > 0 && s.gamma > 0;
+        ok = end > text + 5 && *end == 0 && n > 0 && n <= 1000000 && isfinite(s.gamma) && s.gamma > 0;
+        s.step_size = ok ? (int)n : 0;
     } else if (strncmp(text, "cosine:", 7) == 0) {
         s.kind = LR_COSINE;
-        s.t_max = (int)strtol(text + 7, &end, 10);
+        long n = strtol(text + 7, &end, 10);
         if (*end == ':') s.eta_min = strtod(end + 1, &end);
-        ok = end > text + 7 && *end == 0 && s.t_max > 0 && s.eta_min >= 0;
+        ok = end > text + 7 && *end == 0 && n > 0 && n <= 1000000 && isfinite(s.eta_min) && s.eta_min >= 0;
+        s.t_max = ok ? (int)n : 0;
     }
     if (!ok) {
-        nx_error_set("lr schedule '%s': expected constant, step:STEP_SIZE:GAMMA (both > 0) or "
-                     "cosine:T_MAX[:ETA_MIN] (T_MAX > 0)",
+        nx_error_set("lr schedule '%s': expected constant, step:STEP_SIZE:GAMMA (STEP_SIZE 1 to 1000000, GAMMA finite > 0) "
+                     "or cosine:T_MAX[:ETA_MIN] (T_MAX 1 to 1000000, ETA_MIN finite >= 0)",
                      text);
         return -1;
     }

@@ -1,7 +1,8 @@
 /* safetensors.c: safetensors checkpoints (format in safetensors.h).
  *
  * Reading: the 8-byte header length, the header (at most 100 MB, as the
- * reference implementation allows), a strict JSON parse into StTensorInfo
+ * reference implementation allows, and at most ST_MAX_TENSORS tensors and
+ * ST_MAX_META metadata entries), a strict JSON parse into StTensorInfo
  * records, then validation: known dtypes, end - begin = numel * element
  * size, the tensors tile the data section with no hole or overlap (as the
  * reference implementation requires), and the file holds exactly
@@ -15,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -272,6 +274,11 @@ static int parse_metadata(Json *j, SafetensorsFile *sf) {
             free(k);
             return -1;
         }
+        if (sf->n_meta >= ST_MAX_META) {
+            free(k);
+            free(v);
+            return json_fail(j, "more than 4096 __metadata__ entries");
+        }
         sf->meta_key = nx_realloc(sf->meta_key, (size_t)(sf->n_meta + 1) * sizeof(char *));
         sf->meta_val = nx_realloc(sf->meta_val, (size_t)(sf->n_meta + 1) * sizeof(char *));
         sf->meta_key[sf->n_meta] = k;
@@ -354,6 +361,28 @@ static int parse_tensor(Json *j, StTensorInfo *ti) {
     return 0;
 }
 
+static int cmp_name(const void *a, const void *b) {
+    return strcmp((*(StTensorInfo *const *)a)->name, (*(StTensorInfo *const *)b)->name);
+}
+
+/* Duplicate tensor names, by sorting (a quadratic scan would let a header
+ * of 100000 names take minutes). */
+static int check_unique_names(Json *j, SafetensorsFile *sf) {
+    if (sf->n < 2) return 0;
+    StTensorInfo **by = nx_malloc((size_t)sf->n * sizeof *by);
+    for (int i = 0; i < sf->n; i++) by[i] = &sf->t[i];
+    qsort(by, (size_t)sf->n, sizeof *by, cmp_name);
+    int rc = 0;
+    for (int i = 1; i < sf->n && rc == 0; i++)
+        if (strcmp(by[i - 1]->name, by[i]->name) == 0) {
+            nx_error_set("%s: bad header: the tensor name '%.60s' appears twice", j->path, by[i]->name);
+            j->failed = true;
+            rc = -1;
+        }
+    free(by);
+    return rc;
+}
+
 static int parse_header(Json *j, SafetensorsFile *sf) {
     if (json_expect(j, '{', "expected '{' at the start") != 0) return -1;
     bool first = true;
@@ -376,12 +405,11 @@ static int parse_header(Json *j, SafetensorsFile *sf) {
             if (sf->n_meta > 0) return json_fail(j, "__metadata__ given twice");
             if (parse_metadata(j, sf) != 0) return -1;
         } else {
-            for (int i = 0; i < sf->n; i++)
-                if (strcmp(sf->t[i].name, k) == 0) {
-                    j->pos = key_pos;
-                    free(k);
-                    return json_fail(j, "a tensor name appears twice");
-                }
+            if (sf->n >= ST_MAX_TENSORS) {
+                j->pos = key_pos;
+                free(k);
+                return json_fail(j, "more than 100000 tensors");
+            }
             if (sf->n == cap) {
                 cap = cap ? 2 * cap : 64;
                 sf->t = nx_realloc(sf->t, (size_t)cap * sizeof *sf->t);
@@ -405,7 +433,7 @@ static int parse_header(Json *j, SafetensorsFile *sf) {
     }
     json_ws(j);
     if (j->pos != j->n) return json_fail(j, "data after the closing '}'");
-    return 0;
+    return check_unique_names(j, sf);
 }
 
 static int cmp_begin(const void *a, const void *b) {
@@ -465,19 +493,12 @@ static int validate(SafetensorsFile *sf) {
 
 int safetensors_open(SafetensorsFile *sf, const char *path) {
     sf_reset(sf);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        nx_error_set("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    uint64_t size;
+    FILE *f = nx_fopen_regular(path, &size);
+    if (!f) return -1;
     sf->f = f;
     sf->path = str_dup(path);
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        nx_error_set("%s: not a regular file", path);
-        goto fail;
-    }
-    sf->file_size = (uint64_t)st.st_size;
+    sf->file_size = size;
     uint8_t len8[8];
     if (sf->file_size < 8 || fread(len8, 1, 8, f) != 8) {
         nx_error_set("%s: truncated: %llu bytes, too short for the 8-byte header length", path,
@@ -756,10 +777,81 @@ int safetensors_save_params(const char *path, const ParamStore *s, int n_meta, c
     return rc;
 }
 
+/* ---- opening files to read ----------------------------------------------- */
+
+static const char *file_kind(mode_t m) {
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device"
+           : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "a special file";
+}
+
+int nx_open_regular(const char *path, uint64_t *size) {
+    /* O_NONBLOCK: opening a FIFO without a writer would block forever */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        nx_error_set("%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        nx_error_set("%s: cannot stat: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        nx_error_set("%s: is %s, not a regular file", path, file_kind(st.st_mode));
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (size) *size = (uint64_t)st.st_size;
+    return fd;
+}
+
+FILE *nx_fopen_regular(const char *path, uint64_t *size) {
+    int fd = nx_open_regular(path, size);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        nx_error_set("%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
 /* ---- atomic files ------------------------------------------------------- */
+
+/* The temporary files now open, so that a signal handler can remove them
+ * (atomic_file_remove_temporaries). A mutex guards the slots; the handler
+ * reads them without it (unlink of a stale name is harmless). */
+#define LIVE_SLOTS 64
+static char *volatile live_tmp[LIVE_SLOTS];
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void live_set(const char *old, char *now) {
+    pthread_mutex_lock(&live_lock);
+    for (int i = 0; i < LIVE_SLOTS; i++)
+        if (live_tmp[i] == old) {
+            live_tmp[i] = now;
+            break;
+        }
+    pthread_mutex_unlock(&live_lock);
+}
+
+void atomic_file_remove_temporaries(void) {
+    for (int i = 0; i < LIVE_SLOTS; i++) {
+        char *p = live_tmp[i];
+        if (p) unlink(p);
+    }
+}
 
 int atomic_file_open(AtomicFile *af, const char *path) {
     memset(af, 0, sizeof *af);
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        nx_error_set("%s: is %s, not a regular file: refusing to replace it", path, file_kind(st.st_mode));
+        return -1;
+    }
     size_t n = strlen(path);
     af->path = str_dup(path);
     af->tmp_path = nx_malloc(n + 16);
@@ -784,6 +876,7 @@ int atomic_file_open(AtomicFile *af, const char *path) {
         return -1;
     }
     af->sync = true;
+    live_set(NULL, af->tmp_path);
     return 0;
 }
 
@@ -800,6 +893,7 @@ int atomic_file_write(AtomicFile *af, const void *data, size_t bytes) {
 void atomic_file_abort(AtomicFile *af) {
     if (af->f) fclose(af->f);
     if (af->tmp_path) unlink(af->tmp_path);
+    if (af->tmp_path) live_set(af->tmp_path, NULL);
     free(af->path);
     free(af->tmp_path);
     memset(af, 0, sizeof *af);
@@ -826,6 +920,7 @@ int atomic_file_commit(AtomicFile *af) {
         atomic_file_abort(af);
         return -1;
     }
+    live_set(af->tmp_path, NULL);
     free(af->path);
     free(af->tmp_path);
     memset(af, 0, sizeof *af);

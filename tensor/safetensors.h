@@ -84,6 +84,18 @@ int safetensors_save_params(const char *path, const ParamStore *s, int n_meta, c
  * store when an error is found before the data is read. */
 int safetensors_load_params(const char *path, ParamStore *s, bool ignore_extra);
 
+/* Limits that bound the time and memory a hostile header can cost. */
+#define ST_MAX_TENSORS 100000 /* tensors in one file (ResNet-152 has ~1,000) */
+#define ST_MAX_META 4096      /* __metadata__ entries */
+
+/* ---- opening files to read (also used by data/) ------------------------- */
+/* Open path for reading only if it is a regular file: a FIFO, a device, a
+ * socket or a directory is refused at once (the open itself never blocks).
+ * *size (may be NULL) receives the file size. NULL + nx_error_set
+ * ("path: cannot open: ..." or "path: is a FIFO, not a regular file"). */
+FILE *nx_fopen_regular(const char *path, uint64_t *size);
+int nx_open_regular(const char *path, uint64_t *size); /* the same as a file descriptor, -1 on error */
+
 /* ---- atomic file writes (also used by data/png.c) ---------------------- */
 /* Write to "<path>.tmp.XXXXXX" in the same folder, then fsync and rename
  * over path on commit; abort removes the temporary file. */
@@ -97,5 +109,9 @@ int atomic_file_open(AtomicFile *af, const char *path);
 int atomic_file_write(AtomicFile *af, const void *data, size_t bytes);
 int atomic_file_commit(AtomicFile *af); /* closes; -1 + nx_error_set on any write error */
 void atomic_file_abort(AtomicFile *af);
+/* Unlink every temporary file still open (async-signal-safe: for SIGINT /
+ * SIGTERM handlers). An existing path that is not a regular file (a FIFO,
+ * a device, a directory) is never replaced: atomic_file_open refuses it. */
+void atomic_file_remove_temporaries(void);
 
 #endif
