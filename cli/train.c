@@ -32,6 +32,8 @@ int cmd_train(int argc, char **argv) {
     float lr = 1e-3f, momentum = 0.9f, wd = 0.0f, gamma = 0.1f;
     uint64_t seed = 0;
     bool augment = false, json = false;
+    const char *normalize = "none";
+    int log_every = 0;
     const Opt opts[] = {
         {"model", OPT_STR, &model_name, "lenet5 | vgg11 | resnet18 | resnet18-cifar (default lenet5)"},
         {"data", OPT_STR, &data, "fashion-mnist | mnist:DIR | cifar10:DIR | folder:DIR (default fashion-mnist)"},
@@ -45,6 +47,7 @@ int cmd_train(int argc, char **argv) {
         {"step-size", OPT_INT, &step_size, "epochs between lr drops for --schedule step (default 5)"},
         {"gamma", OPT_FLOAT, &gamma, "lr factor for --schedule step (default 0.1)"},
         {"augment", OPT_FLAG, &augment, "random crop (pad 4) and horizontal flip"},
+        {"normalize", OPT_STR, &normalize, "inside the model: none | cifar10 | imagenet | data | M1,M2,M3/S1,S2,S3 (default none)"},
         {"image-size", OPT_INT, &image_size, "resize folder images to this side (default: native)"},
         {"limit", OPT_INT, &limit, "use only the first N training images (quick runs)"},
         {"seed", OPT_U64, &seed, "seed of every random draw (default 0)"},
@@ -52,6 +55,7 @@ int cmd_train(int argc, char **argv) {
         {"out", OPT_STR, &out, "checkpoint path (default model.safetensors; state in <out>.state)"},
         {"resume", OPT_STR, &resume, "continue from this checkpoint and its .state file"},
         {"json", OPT_FLAG, &json, "print a JSON summary at the end"},
+        {"log-every", OPT_INT, &log_every, "also print a status line every N batches, for logs (default 0: off)"},
     };
     int rc = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0],
                         "usage: nicex train [--model M] [--data D] [options]");
@@ -87,6 +91,20 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "nicex: %s\n", nx_error_msg());
         return 2;
     }
+    bool norm_on = false;
+    float norm_mean[3], norm_std[3];
+    if (strcmp(normalize, "data") == 0) norm_on = true, dataset_channel_stats(&train, norm_mean, norm_std);
+    else if (model_normalize_parse(normalize, &norm_on, norm_mean, norm_std) != 0) {
+        fprintf(stderr, "nicex: --normalize: %s\n", nx_error_msg());
+        return 2;
+    }
+    if (norm_on && model_set_normalize(&m, norm_mean, norm_std) != 0) {
+        fprintf(stderr, "nicex: --normalize: %s\n", nx_error_msg());
+        return 2;
+    }
+    if (norm_on && !json)
+        printf("normalize inside the model: mean (%.4f, %.4f, %.4f) std (%.4f, %.4f, %.4f)\n", norm_mean[0],
+               norm_mean[1], norm_mean[2], norm_std[0], norm_std[1], norm_std[2]);
     Optimizer *opt;
     if (strcmp(opt_name, "sgd") == 0) opt = optim_sgd(&m.params, (SgdConfig){.lr = lr, .momentum = momentum, .weight_decay = wd});
     else if (strcmp(opt_name, "adam") == 0) {
@@ -154,6 +172,11 @@ int cmd_train(int argc, char **argv) {
             snprintf(status, sizeof status, "loss %.4f acc %.2f%% %.0f img/s", loss_sum / seen, 100 * correct / seen,
                      seen / (el > 0 ? el : 1));
             progress_update(&p, b.batch + 1, status);
+            if (log_every > 0 && !json && (b.batch + 1) % log_every == 0) {
+                printf("%s batch %lld/%lld  %s  %.0f s\n", label, (long long)b.batch + 1,
+                       (long long)loader_num_batches(&loader), status, el);
+                fflush(stdout);
+            }
         }
         nx_step_reset();
         progress_end(&p);
