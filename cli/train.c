@@ -34,6 +34,8 @@ int cmd_train(int argc, char **argv) {
     bool augment = false, json = false;
     const char *normalize = "none";
     int log_every = 0;
+    bool rrc = false;
+    float rrc_scale = 0.08f;
     const Opt opts[] = {
         {"model", OPT_STR, &model_name, "lenet5 | vgg11 | resnet18 | resnet18-cifar (default lenet5)"},
         {"data", OPT_STR, &data, "fashion-mnist | mnist:DIR | cifar10:DIR | folder:DIR (default fashion-mnist)"},
@@ -47,6 +49,8 @@ int cmd_train(int argc, char **argv) {
         {"step-size", OPT_INT, &step_size, "epochs between lr drops for --schedule step (default 5)"},
         {"gamma", OPT_FLOAT, &gamma, "lr factor for --schedule step (default 0.1)"},
         {"augment", OPT_FLAG, &augment, "random crop (pad 4) and horizontal flip"},
+        {"rrc", OPT_FLAG, &rrc, "random-resized crop (torchvision's, ratio 3/4..4/3) and horizontal flip"},
+        {"rrc-scale", OPT_FLOAT, &rrc_scale, "smallest area fraction of --rrc (default 0.08)"},
         {"normalize", OPT_STR, &normalize, "inside the model: none | cifar10 | imagenet | data | M1,M2,M3/S1,S2,S3 (default none)"},
         {"image-size", OPT_INT, &image_size, "resize folder images to this side (default: native)"},
         {"limit", OPT_INT, &limit, "use only the first N training images (quick runs)"},
@@ -136,6 +140,7 @@ int cmd_train(int argc, char **argv) {
     LoaderOptions lo = loader_defaults(batch, st.seed);
     lo.shuffle = true;
     if (augment) lo.crop_pad = 4, lo.hflip = true;
+    if (rrc) lo.rrc = true, lo.rrc_scale_min = rrc_scale, lo.hflip = true;
     if (loader_init(&loader, &train, &lo) != 0) {
         fprintf(stderr, "nicex: %s\n", nx_error_msg());
         return 1;
