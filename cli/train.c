@@ -25,6 +25,29 @@ static int parse_device(const char *s, Device *d) {
     return -1;
 }
 
+/* --resume: the checkpoint's normalisation (metadata) must be the one
+ * --normalize asked for, or the resumed run would train another model. */
+static int check_resume_normalize(const char *path, const Model *m) {
+    SafetensorsFile sf;
+    if (safetensors_open(&sf, path) != 0) return -1;
+    const char *nm = safetensors_meta(&sf, "normalize_mean"), *ns = safetensors_meta(&sf, "normalize_std");
+    bool on = false, same;
+    float mean[3], std[3];
+    if (nm && ns) {
+        char spec[160];
+        snprintf(spec, sizeof spec, "%s/%s", nm, ns);
+        if (model_normalize_parse(spec, &on, mean, std) != 0) on = !m->normalize; /* unreadable: a mismatch */
+    }
+    same = on == m->normalize;
+    for (int c = 0; same && on && c < m->in_c && c < 3; c++)
+        same = mean[c] == m->norm_mean[c] && std[c] == m->norm_std[c];
+    safetensors_close(&sf);
+    if (!same)
+        fprintf(stderr, "nicex: --resume: %s: its input normalisation (%s) differs from --normalize: pass the run's "
+                        "--normalize again\n", path, on ? "normalize_mean/normalize_std" : "none");
+    return same ? 0 : -1;
+}
+
 int cmd_train(int argc, char **argv) {
     const char *model_name = "lenet5", *data = "fashion-mnist", *opt_name = "adam", *schedule = "step",
                *device = "cpu", *out = "model.safetensors", *resume = NULL;
@@ -131,6 +154,7 @@ int cmd_train(int argc, char **argv) {
             fprintf(stderr, "nicex: --resume: %s\n", nx_error_msg());
             return 1;
         }
+        if (check_resume_normalize(resume, &m) != 0) return 2;
         rng_seed(st.seed);
         rng_set_offset(st.rng_offset);
         if (!json) printf("resumed from %s after epoch %d\n", resume, st.epoch);
