@@ -56,7 +56,7 @@ int cmd_train(int argc, char **argv) {
     uint64_t seed = 0;
     bool augment = false, json = false;
     const char *normalize = "none";
-    int log_every = 0;
+    int log_every = 0, warmup = 0;
     bool rrc = false;
     float rrc_scale = 0.08f;
     const Opt opts[] = {
@@ -82,6 +82,7 @@ int cmd_train(int argc, char **argv) {
         {"out", OPT_STR, &out, "checkpoint path (default model.safetensors; state in <out>.state)"},
         {"resume", OPT_STR, &resume, "continue from this checkpoint and its .state file"},
         {"json", OPT_FLAG, &json, "print a JSON summary at the end"},
+        {"warmup", OPT_INT, &warmup, "linear lr warmup over the first N steps: lr x (k+1)/N at step k (default 0: off)"},
         {"log-every", OPT_INT, &log_every, "also print a status line every N batches, for logs (default 0: off)"},
     };
     int rc = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0],
@@ -96,6 +97,10 @@ int cmd_train(int argc, char **argv) {
     else snprintf(sched_text, sizeof sched_text, "%s", schedule);
     if (lr_schedule_parse(sched_text, &sched) != 0) {
         fprintf(stderr, "nicex: --schedule: %s\n", nx_error_msg());
+        return 2;
+    }
+    if (warmup < 0) {
+        fprintf(stderr, "nicex: --warmup: %d steps, expected 0 or more\n", warmup);
         return 2;
     }
     if (epochs < 1 || batch < 1) {
@@ -185,6 +190,10 @@ int cmd_train(int argc, char **argv) {
         Batch b;
         while (loader_next(&loader, &b)) {
             nx_step_reset();
+            if (warmup > 0 && opt->steps < warmup) { /* scale the epoch's scheduled lr (steps survive --resume) */
+                optim_schedule(opt, &sched, epoch);
+                for (int g = 0; g < opt->n_groups; g++) opt->group[g].lr *= (double)(opt->steps + 1) / warmup;
+            } else if (warmup > 0 && opt->steps == warmup) optim_schedule(opt, &sched, epoch);
             Tensor *x = batch_to_device(b.x, b.n, b.c, b.h, b.w, dev);
             Tensor *logits = model_forward(&m, x);
             Tensor *loss = nx_cross_entropy(logits, labels_to_device(b.y, b.n, dev));
