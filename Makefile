@@ -10,6 +10,8 @@
 #   make bench-ops    GEMM and conv2d against PyTorch CPU -> bench/results/ops-cpu.md
 #   make bench-train  one LeNet5 epoch against PyTorch CPU -> bench/results/train-cpu.md
 #   make bench-nice-lambda  the lambda1 sweep of NICE on Fashion-MNIST -> bench/results/nice-*.md
+#   make fetch-data   unpack CIFAR-10 JPEG and Imagenette from ../shared/data into DATA_DIR (default .data/)
+#   make bench-nice-cifar  NICE on the VGG11 CIFAR-10 classifier at the paper's settings -> bench/results/nice-cifar.md
 #   make demo         the README's demo: NICE explains the shipped LeNet5 -> demo/
 #
 # Objects go to build/ (build-san/ for sanitize); header dependencies are tracked.
@@ -56,6 +58,7 @@ BENCH_BINS = $(BUILD)/bench_ops $(BUILD)/bench_gpu
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
 .PHONY: all lib test sanitize fuzz fuzz-build fuzz-corpus deps deps-torch golden bench-ops bench-train bench-nice-lambda demo clean
+.PHONY: fetch-data bench-nice-cifar
 all: $(BIN)
 lib: $(LIB)
 
@@ -121,6 +124,15 @@ bench-train: deps-torch $(BIN)
 
 bench-nice-lambda: deps $(BIN)
 	sh bench/nice_lambda.sh bench/results
+
+# CIFAR-10 JPEG and Imagenette from ../shared/data into DATA_DIR (skipped when absent).
+DATA_DIR ?= .data
+fetch-data:
+	sh scripts/fetch-data.sh $(DATA_DIR)
+
+bench-nice-cifar: deps $(BIN)
+	sh bench/nice_cifar.sh bench/results
+
 
 # ---- the GPU check (issue 15, docs/gpu.md) ----------------------------------
 #   make gpu-build   build-gpu/: nicex, run_tests and bench_gpu for sm_90 with the

@@ -17,6 +17,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_nice(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 /* SIGINT / SIGTERM (cli/interrupt.c): remove temporary files, print the
  * note (e.g. where the last good checkpoint is), exit 128 + signal. With

@@ -10,6 +10,7 @@ static const Command commands[] = {
     {"summary", "print a model's layers, output shapes, parameters and FLOPs", cmd_summary},
     {"nice", "NICE masks: nice train | nice explain | nice compress", cmd_nice},
     {"explain", "explain a classifier's predictions (--method nice)", cmd_explain},
+    {"convert", "rewrite a safetensors file with F16, BF16 or F32 floats", cmd_convert},
     {"help", "print this help", cmd_help},
 };
 

@@ -75,6 +75,29 @@ static void last_good_note(char *buf, size_t cap, bool have, const char *path, i
     else snprintf(buf, cap, "no checkpoint was written (%s is as it was)", out);
 }
 
+/* --resume: the checkpoint's normalisation (metadata) must be the one
+ * --normalize asked for, or the resumed run would train another model. */
+static int check_resume_normalize(const char *path, const Model *m) {
+    SafetensorsFile sf;
+    if (safetensors_open(&sf, path) != 0) return -1;
+    const char *nm = safetensors_meta(&sf, "normalize_mean"), *ns = safetensors_meta(&sf, "normalize_std");
+    bool on = false, same;
+    float mean[3], std[3];
+    if (nm && ns) {
+        char spec[160];
+        snprintf(spec, sizeof spec, "%s/%s", nm, ns);
+        if (model_normalize_parse(spec, &on, mean, std) != 0) on = !m->normalize; /* unreadable: a mismatch */
+    }
+    same = on == m->normalize;
+    for (int c = 0; same && on && c < m->in_c && c < 3; c++)
+        same = mean[c] == m->norm_mean[c] && std[c] == m->norm_std[c];
+    safetensors_close(&sf);
+    if (!same)
+        fprintf(stderr, "nicex: --resume: %s: its input normalisation (%s) differs from --normalize: pass the run's "
+                        "--normalize again\n", path, on ? "normalize_mean/normalize_std" : "none");
+    return same ? 0 : -1;
+}
+
 int cmd_train(int argc, char **argv) {
     const char *model_name = "lenet5", *data = "fashion-mnist", *opt_name = "adam", *schedule = "step",
                *device = "cpu", *out = "model.safetensors", *resume = NULL;
@@ -82,6 +105,10 @@ int cmd_train(int argc, char **argv) {
     float lr = 1e-3f, momentum = 0.9f, wd = 0.0f, gamma = 0.1f;
     uint64_t seed = 0;
     bool augment = false, json = false, report_memory = false, no_nan_check = false;
+    const char *normalize = "none";
+    int log_every = 0, warmup = 0;
+    bool rrc = false;
+    float rrc_scale = 0.08f;
     const Opt opts[] = {
         {"model", OPT_STR, &model_name, "lenet5 | vgg11 | resnet18 | resnet18-cifar (default lenet5)"},
         {"data", OPT_STR, &data, "fashion-mnist | mnist:DIR | cifar10:DIR | folder:DIR (default fashion-mnist)"},
@@ -96,6 +123,9 @@ int cmd_train(int argc, char **argv) {
          OPT_RANGE(1, 100000)},
         {"gamma", OPT_FLOAT, &gamma, "lr factor for --schedule step (default 0.1)", OPT_POSITIVE(1)},
         {"augment", OPT_FLAG, &augment, "random crop (pad 4) and horizontal flip"},
+        {"rrc", OPT_FLAG, &rrc, "random-resized crop (torchvision's, ratio 3/4..4/3) and horizontal flip"},
+        {"rrc-scale", OPT_FLOAT, &rrc_scale, "smallest area fraction of --rrc (default 0.08)", OPT_POSITIVE(1)},
+        {"normalize", OPT_STR, &normalize, "inside the model: none | cifar10 | imagenet | data | M1,M2,M3/S1,S2,S3 (default none)"},
         {"image-size", OPT_INT, &image_size, "resize folder images to this side (default 0: native)",
          OPT_RANGE(0, DATASET_MAX_SIDE)},
         {"limit", OPT_INT, &limit, "use only the first N training images (default 0: all)", OPT_RANGE(0, INT_MAX)},
@@ -108,6 +138,10 @@ int cmd_train(int argc, char **argv) {
         {"json", OPT_FLAG, &json, "print a JSON summary at the end"},
         {"report-memory", OPT_FLAG, &report_memory,
          "report the device allocations of each phase and the step arena's high-water mark (none after step 1)"},
+        {"warmup", OPT_INT, &warmup, "linear lr warmup over the first N steps: lr x (k+1)/N at step k (default 0: off)",
+         OPT_RANGE(0, INT_MAX)},
+        {"log-every", OPT_INT, &log_every, "also print a status line every N batches, for logs (default 0: off)",
+         OPT_RANGE(0, INT_MAX)},
     };
     int rc = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0],
                         "usage: nicex train [--model M] [--data D] [options]");
@@ -126,6 +160,10 @@ int cmd_train(int argc, char **argv) {
     }
     char *state_path = str_cat(out, ".state"), *resume_state = resume ? str_cat(resume, ".state") : NULL;
     if (check_out_path("out", out) != 0 || check_out_path("out", state_path) != 0) return 2;
+    if (warmup < 0) {
+        fprintf(stderr, "nicex: --warmup: %d steps, expected 0 or more\n", warmup);
+        return 2;
+    }
 
     Dataset train, test;
     if (open_data(&train, data, DATA_TRAIN, image_size, seed) != 0) return 1;
@@ -148,6 +186,20 @@ int cmd_train(int argc, char **argv) {
                 train.w);
         return 2;
     }
+    bool norm_on = false;
+    float norm_mean[3], norm_std[3];
+    if (strcmp(normalize, "data") == 0) norm_on = true, dataset_channel_stats(&train, norm_mean, norm_std);
+    else if (model_normalize_parse(normalize, &norm_on, norm_mean, norm_std) != 0) {
+        fprintf(stderr, "nicex: --normalize: %s\n", nx_error_msg());
+        return 2;
+    }
+    if (norm_on && model_set_normalize(&m, norm_mean, norm_std) != 0) {
+        fprintf(stderr, "nicex: --normalize: %s\n", nx_error_msg());
+        return 2;
+    }
+    if (norm_on && !json)
+        printf("normalize inside the model: mean (%.4f, %.4f, %.4f) std (%.4f, %.4f, %.4f)\n", norm_mean[0],
+               norm_mean[1], norm_mean[2], norm_std[0], norm_std[1], norm_std[2]);
     Optimizer *opt;
     if (strcmp(opt_name, "sgd") == 0) opt = optim_sgd(&m.params, (SgdConfig){.lr = lr, .momentum = momentum, .weight_decay = wd});
     else if (strcmp(opt_name, "adam") == 0) {
@@ -169,6 +221,7 @@ int cmd_train(int argc, char **argv) {
             fprintf(stderr, "nicex: --resume: %s\n", nx_error_msg());
             return 1;
         }
+        if (check_resume_normalize(resume, &m) != 0) return 2;
         rng_seed(st.seed);
         rng_set_offset(st.rng_offset);
         if (!json) printf("resumed from %s after epoch %d\n", resume, st.epoch);
@@ -178,6 +231,7 @@ int cmd_train(int argc, char **argv) {
     LoaderOptions lo = loader_defaults(batch, st.seed);
     lo.shuffle = true;
     if (augment) lo.crop_pad = 4, lo.hflip = true;
+    if (rrc) lo.rrc = true, lo.rrc_scale_min = rrc_scale, lo.hflip = true;
     if (loader_init(&loader, &train, &lo) != 0) {
         fprintf(stderr, "nicex: %s\n", nx_error_msg());
         return 1;
@@ -212,6 +266,10 @@ int cmd_train(int argc, char **argv) {
         while (loader_next(&loader, &b)) {
             nx_step_reset();
             if (epoch == first_epoch && b.batch == 1) mem_at[0] = device_malloc_count(dev);
+            if (warmup > 0 && opt->steps < warmup) { /* scale the epoch's scheduled lr (steps survive --resume) */
+                optim_schedule(opt, &sched, epoch);
+                for (int g = 0; g < opt->n_groups; g++) opt->group[g].lr *= (double)(opt->steps + 1) / warmup;
+            } else if (warmup > 0 && opt->steps == warmup) optim_schedule(opt, &sched, epoch);
             Tensor *x = batch_to_device(b.x, b.n, b.c, b.h, b.w, dev);
             Tensor *logits = model_forward(&m, x);
             Tensor *loss = nx_cross_entropy(logits, labels_to_device(b.y, b.n, dev));
@@ -235,6 +293,11 @@ int cmd_train(int argc, char **argv) {
             snprintf(status, sizeof status, "loss %.4f acc %.2f%% %.0f img/s", loss_sum / seen, 100 * correct / seen,
                      seen / (el > 0 ? el : 1));
             progress_update(&p, b.batch + 1, status);
+            if (log_every > 0 && !json && (b.batch + 1) % log_every == 0) {
+                printf("%s batch %lld/%lld  %s  %.0f s\n", label, (long long)b.batch + 1,
+                       (long long)loader_num_batches(&loader), status, el);
+                fflush(stdout);
+            }
             if (interrupt_pending) {
                 progress_end(&p);
                 fprintf(stderr, "nicex: %s at step %lld (epoch %d): stopped; %s\n",

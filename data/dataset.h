@@ -96,6 +96,7 @@ void data_permutation(int64_t *perm /* (n) */, int64_t n, uint64_t stream);
 #define DATA_TAG_SPLIT 0x53504c4954ull   /* "SPLIT": folder train/test split */
 #define DATA_TAG_SHUFFLE 0x5348554646ull /* "SHUFF": loader order per epoch */
 #define DATA_TAG_AUGMENT 0x4155474dull   /* "AUGM": loader crops and flips per epoch */
+#define DATA_TAG_RRC 0x525243ull         /* "RRC": loader random-resized crops per epoch */
 
 /* ---- file formats (data/idx.c, data/cifar.c, data/folder.c) ------------- */
 

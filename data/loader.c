@@ -10,9 +10,11 @@
  */
 #include "data/loader.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/image.h"
 #include "tensor/rng.h"
 
 LoaderOptions loader_defaults(int batch_size, uint64_t seed) {
@@ -26,10 +28,57 @@ LoaderOptions loader_defaults(int batch_size, uint64_t seed) {
 
 int64_t loader_num_batches(const Loader *l) { return l->n_batches; }
 
+void loader_rrc_box(const Loader *l, int epoch, int64_t i, int *top, int *left, int *h, int *w) {
+    const int H = l->d->h, W = l->d->w;
+    const double area = (double)H * W, smin = l->o.rrc_scale_min > 0 ? l->o.rrc_scale_min : 0.08;
+    const double lr0 = log(3.0 / 4.0), lr1 = log(4.0 / 3.0);
+    uint64_t stream = data_stream(l->o.seed, DATA_TAG_RRC, (uint64_t)epoch);
+    for (int t = 0; t < 10; t++) {
+        uint64_t k = 64 * (uint64_t)i + 4 * (uint64_t)t;
+        double target = area * (smin + (1 - smin) * (double)philox_uniform(stream, k));
+        double r = exp(lr0 + (lr1 - lr0) * (double)philox_uniform(stream, k + 1));
+        int cw = (int)lround(sqrt(target * r)), ch = (int)lround(sqrt(target / r));
+        if (cw > 0 && cw <= W && ch > 0 && ch <= H) {
+            int y = (int)((double)philox_uniform(stream, k + 2) * (H - ch + 1));
+            int x = (int)((double)philox_uniform(stream, k + 3) * (W - cw + 1));
+            *top = y < H - ch ? y : H - ch; /* uniform is (0, 1]: 1 maps to the last offset */
+            *left = x < W - cw ? x : W - cw;
+            *h = ch, *w = cw;
+            return;
+        }
+    }
+    double in_ratio = (double)W / H; /* torchvision's fallback: a centre crop */
+    int cw = W, ch = H;
+    if (in_ratio < 3.0 / 4.0) ch = (int)lround(cw / (3.0 / 4.0));
+    else if (in_ratio > 4.0 / 3.0) cw = (int)lround(ch * (4.0 / 3.0));
+    *top = (H - ch) / 2, *left = (W - cw) / 2, *h = ch, *w = cw;
+}
+
+/* The random-resized crop of sample i as uint8 (C, H, W) into dst. */
+static void rrc_pixels(const Loader *l, int epoch, int64_t i, uint8_t *dst /* (C, H, W) */) {
+    const Dataset *d = l->d;
+    int C = d->c, H = d->h, W = d->w, top, left, ch, cw;
+    loader_rrc_box(l, epoch, i, &top, &left, &ch, &cw);
+    const uint8_t *src = d->pixels + (size_t)i * C * H * W;
+    uint8_t *box = nx_malloc((size_t)ch * cw);
+    for (int c = 0; c < C; c++) {
+        const uint8_t *plane = src + (size_t)c * H * W;
+        for (int y = 0; y < ch; y++) memcpy(box + (size_t)y * cw, plane + (size_t)(top + y) * W + left, (size_t)cw);
+        image_resize_plane(dst + (size_t)c * H * W, H, W, box, ch, cw);
+    }
+    free(box);
+}
+
 void loader_sample(const Loader *l, int epoch, int64_t i, float *out) {
     const Dataset *d = l->d;
     int C = d->c, H = d->h, W = d->w, p = l->o.crop_pad;
     const uint8_t *src = d->pixels + (size_t)i * C * H * W;
+    uint8_t *cropped = NULL;
+    if (l->o.rrc) {
+        cropped = nx_malloc((size_t)C * H * W);
+        rrc_pixels(l, epoch, i, cropped);
+        src = cropped;
+    }
     uint64_t stream = data_stream(l->o.seed, DATA_TAG_AUGMENT, (uint64_t)epoch);
     int dy = p, dx = p; /* offsets into the padded image; p, p = no shift */
     bool flip = false;
@@ -63,6 +112,7 @@ void loader_sample(const Loader *l, int epoch, int64_t i, float *out) {
                 for (int x = x0; x < x1; x++) row[x] = lut[srow[x + shift]];
         }
     }
+    free(cropped);
 }
 
 static void fill(Loader *l, int64_t k, int buf) {
@@ -110,6 +160,14 @@ int loader_init(Loader *l, const Dataset *d, const LoaderOptions *o) {
     if (o->crop_pad < 0 || o->crop_pad > d->h || o->crop_pad > d->w) {
         nx_error_set("loader: crop padding %d for %dx%d images, expected 0..%d", o->crop_pad, d->h, d->w,
                      d->h < d->w ? d->h : d->w);
+        return -1;
+    }
+    if (o->rrc && o->crop_pad > 0) {
+        nx_error_set("loader: random-resized crop and padded random crop are exclusive");
+        return -1;
+    }
+    if (o->rrc && !(o->rrc_scale_min >= 0 && o->rrc_scale_min <= 1)) {
+        nx_error_set("loader: random-resized crop scale %g, expected 0..1", (double)o->rrc_scale_min);
         return -1;
     }
     if ((o->mean == NULL) != (o->std == NULL)) {

@@ -27,6 +27,20 @@
  * the Philox stream data_stream(seed, DATA_TAG_AUGMENT, e): they do not
  * depend on the batch size, the order or the prefetch thread.
  *
+ * Random-resized crop (rrc, instead of step 1; torchvision's
+ * RandomResizedCrop(H, scale=(rrc_scale_min, 1), ratio=(3/4, 4/3)) on a PIL
+ * image, then RandomHorizontalFlip, ToTensor, Normalize): up to 10 tries of
+ *   area  = H*W * U(rrc_scale_min, 1),  log r = U(log 3/4, log 4/3),
+ *   w = round(sqrt(area * r)), h = round(sqrt(area / r)),
+ *   accepted when 0 < w <= W and 0 < h <= H, then top = floor(U * (H-h+1)),
+ *   left = floor(U * (W-w+1));
+ * else the centre crop of the largest box with r in [3/4, 4/3]. The h x w
+ * box is resized to H x W with PIL's bilinear filter (data/image.h, byte
+ * exact; antialiased when shrinking), so the pixels equal
+ * img.crop(box).resize((W, H), BILINEAR) for the same box. Try t of sample i
+ * uses words 64i + 4t .. 64i + 4t + 3 of data_stream(seed, DATA_TAG_RRC, e);
+ * the flip keeps its word above.
+ *
  * Prefetch: a background thread (pthreads) fills the next batch into a
  * second buffer while the caller uses the current one; batches of more
  * than 2M floats (e.g. 64 x 3 x 224 x 224) are filled by an OpenMP team.
@@ -47,6 +61,8 @@ typedef struct LoaderOptions {
     bool drop_last;
     int crop_pad;        /* > 0: random crop with this much zero padding; 0: none */
     bool hflip;          /* random horizontal flip */
+    bool rrc;            /* random-resized crop (not with crop_pad) */
+    float rrc_scale_min; /* smallest area fraction (torchvision 0.08; 0 = 0.08) */
     const float *mean;   /* (C) or NULL: no normalisation */
     const float *std;    /* (C) or NULL */
     bool prefetch;       /* background thread (default true) */
@@ -86,7 +102,7 @@ typedef struct Loader {
  * drop_last off, prefetch on. */
 LoaderOptions loader_defaults(int batch_size, uint64_t seed);
 /* Returns -1 + nx_error_set on bad options (batch size < 1, crop_pad < 0,
- * std[c] == 0). Keeps a pointer to d, which must outlive the loader. */
+ * std[c] == 0, rrc with crop_pad, rrc_scale_min outside [0, 1]). Keeps a pointer to d, which must outlive the loader. */
 int loader_init(Loader *l, const Dataset *d, const LoaderOptions *o);
 void loader_free(Loader *l);
 /* Start epoch e (any order, any number of times): computes the order and
@@ -99,5 +115,8 @@ int64_t loader_num_batches(const Loader *l);
 /* Prepare one sample as the loader does (crop, flip, normalise) into
  * out (C, H, W): for evaluation code and for tests. */
 void loader_sample(const Loader *l, int epoch, int64_t i, float *out /* (C, H, W) */);
+/* The random-resized-crop box of sample i in epoch e (see above):
+ * rows [*top, *top + *h), columns [*left, *left + *w). */
+void loader_rrc_box(const Loader *l, int epoch, int64_t i, int *top, int *left, int *h, int *w);
 
 #endif

@@ -16,6 +16,17 @@ int model_save(const Model *m, const char *path, int n_extra, const char *const 
     const char *meta[64] = {"format", "nicex", "arch", m->arch, "classes", classes, "in_channels", in_c,
                             "in_size", in_hw};
     int n = 5;
+    char norm[2][64]; /* "normalize_mean", "normalize_std": layers/model.h */
+    if (m->normalize) {
+        for (int k = 0; k < 2; k++) {
+            const float *v = k ? m->norm_std : m->norm_mean;
+            int len = 0;
+            for (int c = 0; c < m->in_c && c < 3; c++)
+                len += snprintf(norm[k] + len, sizeof norm[k] - (size_t)len, "%s%.9g", c ? "," : "", (double)v[c]);
+            meta[2 * n] = k ? "normalize_std" : "normalize_mean";
+            meta[2 * n++ + 1] = norm[k];
+        }
+    }
     NX_CHECK(n + n_extra <= 32, "model_save: too much metadata");
     for (int i = 0; i < n_extra; i++) meta[2 * (n + i)] = extra[2 * i], meta[2 * (n + i) + 1] = extra[2 * i + 1];
     return safetensors_save_params(path, &m->params, n + n_extra, meta);
@@ -40,6 +51,11 @@ static int meta_int_opt(const SafetensorsFile *sf, const char *key, long long lo
     if (meta_parse_int(sf->path, key, v, lo, hi, &x) != 0) return -1;
     *out = (int)x;
     return 0;
+}
+
+static const char *meta_or_empty(const SafetensorsFile *sf, const char *key) {
+    const char *v = safetensors_meta(sf, key);
+    return v ? v : "";
 }
 
 int model_meta_parse(const SafetensorsFile *sf, ModelMeta *mm) {
@@ -71,6 +87,19 @@ int model_load(Model *m, const char *path, const char *arch_override, int n_clas
     if (safetensors_open(&sf, path) != 0) return -1;
     ModelMeta mm;
     int rc = model_meta_parse(&sf, &mm);
+    bool norm = false;
+    float mean[3], std[3];
+    const char *nm = meta_or_empty(&sf, "normalize_mean"), *ns = meta_or_empty(&sf, "normalize_std");
+    if (rc == 0 && (*nm || *ns)) {
+        char spec[160];
+        snprintf(spec, sizeof spec, "%s/%s", nm, ns);
+        if (model_normalize_parse(spec, &norm, mean, std) != 0) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", nx_error_msg());
+            nx_error_set("%s: bad normalize_mean/normalize_std metadata: %s", path, why);
+            rc = -1;
+        }
+    }
     safetensors_close(&sf);
     if (rc != 0) return -1;
     char arch[32];
@@ -95,6 +124,10 @@ int model_load(Model *m, const char *path, const char *arch_override, int n_clas
     }
     if (model_create(m, arch, n_classes, in_c, in_hw, d) != 0) {
         nx_error_set("%s: %s", path, nx_error_msg());
+        return -1;
+    }
+    if (norm && model_set_normalize(m, mean, std) != 0) {
+        model_free(m);
         return -1;
     }
     if (safetensors_load_params(path, &m->params, false) != 0) {

@@ -1,8 +1,11 @@
 /* model.c: building models by name, forward, train/eval, the summary. */
 #include "layers/model.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "autograd/ops.h"
 
 const char *const model_arch_names[] = {"lenet5", "vgg11", "resnet18", "resnet18-cifar", NULL};
 
@@ -65,7 +68,71 @@ void model_free(Model *m) {
 Tensor *model_forward(Model *m, Tensor *x) {
     NX_CHECK(x->ndim == 4 && x->shape[1] == m->in_c, "model %s: input %s, expected (N, %d, H, W)", m->arch,
              tensor_shape_str(x), m->in_c);
+    if (m->normalize) { /* x' = (x - mean) / std with (1, C, 1, 1) constants */
+        int C = m->in_c;
+        Device d = x->device;
+        Tensor *mean = tensor_newv(d, NX_F32, 4, 1, C, 1, 1), *std = tensor_newv(d, NX_F32, 4, 1, C, 1, 1);
+        device_memcpy(d, mean->data, NX_CPU, m->norm_mean, sizeof(float) * (size_t)C);
+        device_memcpy(d, std->data, NX_CPU, m->norm_std, sizeof(float) * (size_t)C);
+        x = nx_div(nx_sub(x, mean), std);
+    }
     return m->forward(m, x);
+}
+
+int model_set_normalize(Model *m, const float *mean, const float *std) {
+    m->normalize = mean != NULL;
+    if (!mean) return 0;
+    for (int c = 0; c < m->in_c && c < 3; c++) {
+        if (!(std[c] > 0)) {
+            nx_error_set("model %s: normalisation std[%d] = %g, expected > 0", m->arch, c, (double)std[c]);
+            m->normalize = false;
+            return -1;
+        }
+        m->norm_mean[c] = mean[c];
+        m->norm_std[c] = std[c];
+    }
+    return 0;
+}
+
+/* Up to 3 comma-separated floats; *n gets how many; false on junk. */
+static bool parse_floats(const char *s, const char *end, float v[3], int *n) {
+    *n = 0;
+    while (s < end && *n < 3) {
+        char *e;
+        v[(*n)++] = strtof(s, &e);
+        if (e == s) return false;
+        s = e;
+        if (s < end && *s == ',') s++;
+        else break;
+    }
+    return s == end && *n > 0;
+}
+
+int model_normalize_parse(const char *s, bool *on, float mean[3], float std[3]) {
+    static const float c10m[3] = {0.4914f, 0.4822f, 0.4465f}, c10s[3] = {0.2470f, 0.2435f, 0.2616f};
+    static const float inm[3] = {0.485f, 0.456f, 0.406f}, ins[3] = {0.229f, 0.224f, 0.225f};
+    *on = true;
+    if (strcmp(s, "none") == 0) {
+        *on = false;
+        return 0;
+    }
+    if (strcmp(s, "cifar10") == 0 || strcmp(s, "imagenet") == 0) {
+        bool c10 = s[0] == 'c';
+        memcpy(mean, c10 ? c10m : inm, sizeof c10m);
+        memcpy(std, c10 ? c10s : ins, sizeof c10s);
+        return 0;
+    }
+    const char *slash = strchr(s, '/');
+    int nm = 0, ns = 0;
+    if (slash && parse_floats(s, slash, mean, &nm) && parse_floats(slash + 1, slash + strlen(slash), std, &ns) &&
+        nm == ns && (nm == 1 || nm == 3)) {
+        for (int c = nm; c < 3; c++) mean[c] = mean[0], std[c] = std[0];
+        bool ok = true;
+        for (int c = 0; c < 3; c++) ok &= std[c] > 0;
+        if (ok) return 0;
+    }
+    nx_error_set("'%s': expected none, cifar10, imagenet, data, or M1,M2,M3/S1,S2,S3 (or M/S) with every S > 0", s);
+    return -1;
 }
 
 void model_set_training(Model *m, bool training) { m->training = training; }

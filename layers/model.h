@@ -6,6 +6,15 @@
  *   features  the last conv block's output, (N, K, h, w): CAM's input
  *   stages[]  the outputs of each resolution stage, finest first: RTIS
  * and `fc`, the final linear layer (CAM's class weights).
+ *
+ * Input normalisation: when m->normalize is set, model_forward first maps
+ * the [0, 1] pixels to x' = (x - mean[c]) / std[c] per channel (torchvision's
+ * Normalize, but inside the model), so every caller -- training, eval,
+ * NICE's masks, compression -- hands the model [0, 1] images and the
+ * gradient flows back to those pixels. The values travel in the checkpoint's
+ * metadata ("normalize_mean", "normalize_std": three comma-separated
+ * floats each, see layers/checkpoint.c). Off by default: LeNet5 on
+ * Fashion-MNIST and every existing checkpoint are unchanged.
  */
 #ifndef NX_MODEL_H
 #define NX_MODEL_H
@@ -27,6 +36,8 @@ struct Model {
     Tensor *features;              /* set by forward */
     Tensor *stages[NX_MAX_STAGES]; /* set by forward */
     int n_stages;
+    bool normalize;                /* apply (x - mean) / std first */
+    float norm_mean[3], norm_std[3]; /* (in_c) per-channel values */
 };
 
 /* Architecture names, for --model and error messages. */
@@ -41,6 +52,19 @@ int model_create(Model *m, const char *arch, int n_classes, int in_c, int in_hw,
 void model_free(Model *m);
 Tensor *model_forward(Model *m, Tensor *x);
 void model_set_training(Model *m, bool training);
+/* Turn on input normalisation with mean[0..in_c) and std[0..in_c) (each
+ * std > 0), or off with mean == NULL. -1 + nx_error_set on a bad std. */
+int model_set_normalize(Model *m, const float *mean, const float *std);
+/* Parse a --normalize value into mean/std (3 values each; entries past the
+ * channels given repeat the first):
+ *   none                 *on = false
+ *   cifar10              (0.4914, 0.4822, 0.4465) / (0.2470, 0.2435, 0.2616),
+ *                        the CIFAR-10 training set's statistics
+ *   imagenet             (0.485, 0.456, 0.406) / (0.229, 0.224, 0.225)
+ *   M1,M2,M3/S1,S2,S3    explicit (one value each for gray: M/S)
+ * "data" (statistics of the training set) is handled by the caller.
+ * -1 + nx_error_set on anything else. */
+int model_normalize_parse(const char *s, bool *on, float mean[3], float std[3]);
 /* One line per layer (output shape, params, FLOPs) for one input image. */
 void model_summary(Model *m, FILE *out);
 

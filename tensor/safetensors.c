@@ -49,6 +49,59 @@ static int dtype_size(const char *name) {
     return 0;
 }
 
+/* Half precision <-> fp32, bit exact (IEEE 754 binary16; bfloat16 is the
+ * top 16 bits of an fp32). Narrowing rounds to nearest, ties to even, as
+ * torch's .half() and .bfloat16() do: F16 overflows to inf from 65520 on and
+ * keeps subnormals; NaN stays NaN (quiet). */
+float st_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
+    if (e == 0x1f) bits = sign | 0x7f800000u | (m << 13);   /* inf, NaN */
+    else if (e) bits = sign | ((e + 112) << 23) | (m << 13); /* normal: rebias 15 -> 127 */
+    else if (!m) bits = sign;                                /* +-0 */
+    else {                                                   /* subnormal: m * 2^-24 */
+        uint32_t shift = 0;
+        while (!(m & 0x400)) m <<= 1, shift++;
+        bits = sign | ((113 - shift) << 23) | ((m & 0x3ff) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+uint16_t st_f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000, ax = x & 0x7fffffffu;
+    if (ax > 0x7f800000u) return (uint16_t)(sign | 0x7e00 | ((ax >> 13) & 0x3ff)); /* NaN, quiet */
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00); /* rounds to 65536 or more: inf */
+    if (ax < 0x38800000u) {                                   /* below 2^-14: subnormal or 0 */
+        if (ax <= 0x33000000u) return (uint16_t)sign;         /* up to 2^-25 (a tie with 0): 0 */
+        uint32_t e = ax >> 23, m = (ax & 0x7fffff) | 0x800000;
+        uint32_t shift = 126 - e; /* value = m * 2^(e - 150) = (m >> shift) * 2^-24 */
+        uint32_t r = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (r & 1))) r++;
+        return (uint16_t)(sign | r);
+    }
+    uint32_t r = ax - 0x38000000u; /* rebias 127 -> 15, the mantissa in place */
+    uint32_t out = r >> 13, rem = r & 0x1fff;
+    if (rem > 0x1000 || (rem == 0x1000 && (out & 1))) out++; /* a carry into the exponent is right */
+    return (uint16_t)(sign | out);
+}
+
+float st_bf16_to_f32(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+uint16_t st_f32_to_bf16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40); /* NaN, quiet */
+    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1)) >> 16);
+}
+
 /* ---- a small strict JSON parser for the header -------------------------- */
 
 typedef struct {
@@ -578,9 +631,10 @@ static bool ends_with(const char *s, const char *suffix) {
 
 static int check_entry(const SafetensorsFile *sf, const Tensor *t, const StTensorInfo *ti) {
     bool is_int = strcmp(ti->dtype, "I64") == 0 || strcmp(ti->dtype, "I32") == 0;
-    if (!(strcmp(ti->dtype, "F32") == 0 || is_int) || (t->dtype == NX_I32 && !is_int)) {
-        nx_error_set("%s: '%s': unsupported dtype %s (nicex reads F32, and I64/I32 for integer buffers)", sf->path,
-                     ti->name, ti->dtype);
+    bool is_half = strcmp(ti->dtype, "F16") == 0 || strcmp(ti->dtype, "BF16") == 0;
+    if (!(strcmp(ti->dtype, "F32") == 0 || is_int || is_half) || (t->dtype == NX_I32 && !is_int)) {
+        nx_error_set("%s: '%s': unsupported dtype %s (nicex reads F32, F16 and BF16, and I64/I32 for integer buffers)",
+                     sf->path, ti->name, ti->dtype);
         return -1;
     }
     bool same = ti->ndim == t->ndim;
@@ -640,8 +694,14 @@ int safetensors_load_params(const char *path, ParamStore *s, bool ignore_extra) 
             goto done;
         }
         const void *src = raw;
-        if (strcmp(ti->dtype, "F32") != 0 || t->dtype != NX_F32) { /* integer buffer -> t's dtype */
-            if (!conv) conv = nx_malloc(max_bytes ? max_bytes : 4);
+        bool f16 = strcmp(ti->dtype, "F16") == 0, bf16 = strcmp(ti->dtype, "BF16") == 0;
+        if (f16 || bf16) { /* half precision -> fp32 (exact) */
+            if (!conv) conv = nx_malloc(max_bytes ? 2 * max_bytes : 4);
+            const uint16_t *h = raw;
+            for (int64_t k = 0; k < ti->numel; k++) ((float *)conv)[k] = f16 ? st_f16_to_f32(h[k]) : st_bf16_to_f32(h[k]);
+            src = conv;
+        } else if (strcmp(ti->dtype, "F32") != 0 || t->dtype != NX_F32) { /* integer buffer -> t's dtype */
+            if (!conv) conv = nx_malloc(max_bytes ? 2 * max_bytes : 4);
             bool i64 = strcmp(ti->dtype, "I64") == 0;
             for (int64_t k = 0; k < ti->numel; k++) {
                 int64_t v = i64 ? ((const int64_t *)raw)[k] : ((const int32_t *)raw)[k];
@@ -700,6 +760,13 @@ static void buf_json_string(Buf *b, const char *s) {
 
 int safetensors_save(const char *path, int n, const char *const *names, const Tensor *const *tensors, int n_meta,
                      const char *const *meta) {
+    return safetensors_save_as(path, n, names, tensors, n_meta, meta, ST_SAVE_F32);
+}
+
+int safetensors_save_as(const char *path, int n, const char *const *names, const Tensor *const *tensors, int n_meta,
+                        const char *const *meta, StSaveDtype as) {
+    static const char *const float_name[] = {"F32", "F16", "BF16"};
+    static const int float_size[] = {4, 2, 2};
     for (int i = 0; i < n; i++)
         for (int k = 0; k < i; k++)
             if (strcmp(names[i], names[k]) == 0) {
@@ -724,12 +791,14 @@ int safetensors_save(const char *path, int n, const char *const *names, const Te
         const Tensor *t = tensors[i];
         if (n_meta > 0 || i > 0) buf_str(&h, ",");
         buf_json_string(&h, names[i]);
-        buf_str(&h, t->dtype == NX_I32 ? ":{\"dtype\":\"I32\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
+        buf_str(&h, ":{\"dtype\":\"");
+        buf_str(&h, t->dtype == NX_I32 ? "I32" : float_name[as]);
+        buf_str(&h, "\",\"shape\":[");
         for (int d = 0; d < t->ndim; d++) {
             snprintf(num, sizeof num, d ? ",%d" : "%d", t->shape[d]);
             buf_str(&h, num);
         }
-        uint64_t bytes = (uint64_t)t->numel * 4;
+        uint64_t bytes = (uint64_t)t->numel * (uint64_t)(t->dtype == NX_I32 ? 4 : float_size[as]);
         snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)offset,
                  (unsigned long long)(offset + bytes));
         buf_str(&h, num);
@@ -754,13 +823,24 @@ int safetensors_save(const char *path, int n, const char *const *names, const Te
         const Tensor *t = tensors[i];
         size_t bytes = (size_t)t->numel * 4;
         const void *src = t->data;
-        if (t->device != NX_CPU) {
+        bool narrow = t->dtype != NX_I32 && as != ST_SAVE_F32;
+        if (t->device != NX_CPU || narrow) {
             if (bytes > staging_cap) {
                 staging = nx_realloc(staging, bytes);
                 staging_cap = bytes;
             }
-            device_memcpy(NX_CPU, staging, t->device, t->data, bytes);
+            if (t->device != NX_CPU) device_memcpy(NX_CPU, staging, t->device, t->data, bytes);
+            else memcpy(staging, t->data, bytes);
             src = staging;
+        }
+        if (narrow) { /* fp32 -> 16 bits in place, front to back */
+            const float *f = staging;
+            uint16_t *h = staging;
+            for (int64_t k = 0; k < t->numel; k++) {
+                float v = f[k];
+                h[k] = as == ST_SAVE_F16 ? st_f32_to_f16(v) : st_f32_to_bf16(v);
+            }
+            bytes = (size_t)t->numel * 2;
         }
         atomic_file_write(&af, src, bytes);
     }
@@ -769,10 +849,15 @@ int safetensors_save(const char *path, int n, const char *const *names, const Te
 }
 
 int safetensors_save_params(const char *path, const ParamStore *s, int n_meta, const char *const *meta) {
+    return safetensors_save_params_as(path, s, n_meta, meta, ST_SAVE_F32);
+}
+
+int safetensors_save_params_as(const char *path, const ParamStore *s, int n_meta, const char *const *meta,
+                               StSaveDtype as) {
     NX_CHECK(s->finalized, "safetensors_save_params: the store is not finalized");
     const char **names = nx_malloc((size_t)(s->n ? s->n : 1) * sizeof *names);
     for (int i = 0; i < s->n; i++) names[i] = s->t[i]->name;
-    int rc = safetensors_save(path, s->n, names, (const Tensor *const *)s->t, n_meta, meta);
+    int rc = safetensors_save_as(path, s->n, names, (const Tensor *const *)s->t, n_meta, meta, as);
     free(names);
     return rc;
 }

@@ -9,8 +9,8 @@
  *   the data  each tensor's bytes, little endian, row major, at
  *             [begin, end) counted from the end of the header.
  *
- * nicex writes F32 (and I32 for int tensors), tensors in the order given,
- * the header padded with spaces to a multiple of 8 bytes, atomically (a
+ * nicex writes F32 (F16 or BF16 on request: safetensors_save_as; I32 for
+ * int tensors), tensors in the order given, the header padded with spaces to a multiple of 8 bytes, atomically (a
  * temporary file in the same folder, then rename). It reads any valid file:
  * the header is parsed by a small strict JSON parser and checked (known
  * dtypes, offsets inside the data, end - begin = numel * element size, no
@@ -24,7 +24,7 @@
  *   "ckpt.safetensors: bad header JSON at byte 41: expected ':' after a key"
  *   "ckpt.safetensors: key 'fc.weight' is missing from the file"
  *   "ckpt.safetensors: 'fc.weight': shape mismatch: expected (10, 512), found (1000, 512)"
- *   "ckpt.safetensors: 'x': unsupported dtype F16 (nicex reads F32, and I64/I32 for integer buffers)"
+ *   "ckpt.safetensors: 'x': unsupported dtype F64 (nicex reads F32, F16 and BF16, and I64/I32 for integer buffers)"
  */
 #ifndef NX_SAFETENSORS_H
 #define NX_SAFETENSORS_H
@@ -74,9 +74,25 @@ int safetensors_save(const char *path, int n, const char *const *names, const Te
 /* Write every tensor of a store (parameters and buffers) under its name. */
 int safetensors_save_params(const char *path, const ParamStore *s, int n_meta, const char *const *meta);
 
+/* Half-precision files: the _as variants store float tensors as F16 or
+ * BF16 (I32 stays I32), rounded to nearest even; loading widens F16 and
+ * BF16 back to fp32 (exactly: every half value is an fp32 value), so a
+ * PyTorch model saved after .half() or .bfloat16() loads too. */
+typedef enum { ST_SAVE_F32 = 0, ST_SAVE_F16 = 1, ST_SAVE_BF16 = 2 } StSaveDtype;
+int safetensors_save_as(const char *path, int n, const char *const *names, const Tensor *const *tensors,
+                        int n_meta, const char *const *meta, StSaveDtype as);
+int safetensors_save_params_as(const char *path, const ParamStore *s, int n_meta, const char *const *meta,
+                               StSaveDtype as);
+/* The conversions, bit exact (round to nearest even when narrowing). */
+float st_f16_to_f32(uint16_t h);
+uint16_t st_f32_to_f16(float f);
+float st_bf16_to_f32(uint16_t h);
+uint16_t st_f32_to_bf16(float f);
+
 /* Load every tensor of the store from the file, by name (params_find).
  * A store tensor missing from the file, a shape mismatch or an unsupported
- * dtype is an error. F32 loads as is; I64 / I32 are converted to float
+ * dtype is an error. F32 loads as is; F16 / BF16 are widened to fp32;
+ * I64 / I32 are converted to float
  * (integer buffers). Keys of the file that the store lacks are an error
  * unless ignore_extra; keys ending in "num_batches_tracked" (batchnorm's
  * step counter, which nicex does not keep) are always skipped. Tensors may

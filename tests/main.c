@@ -23,6 +23,7 @@
     X(models)     \
     X(nice)       \
     X(badinput)   \
+    X(natural)    \
     X(cuda)
 
 #define DECLARE(name) Suite *suite_##name(void) __attribute__((weak));

@@ -12,6 +12,12 @@ Writes:
       (tensors sorted by dtype, largest first, then by name; header padded with
       spaces to a multiple of 8). Values: tensor number k of the sorted
       state_dict keys holds arange(numel) * 0.25 - k; num_batches_tracked = 7.
+  torch_half.safetensors   fp16 and bf16 tensors made by torch (v.half(),
+      v.bfloat16(), stored as their raw 16-bit words) for a float32 vector v of
+      hard cases (ties, subnormals, overflow, inf, NaN, random values over many
+      exponents), with v itself ("v", F32) and torch's widening back
+      ("f16_as_f32", "bf16_as_f32", F32): the loader's widening and nicex's
+      narrowing are checked against them bit for bit.
   folder/<class>/*         five 8x6 images (RGB JPEG, RGB PNG, gray JPEG, RGBA
       PNG, palette PNG) in two classes, made with PIL.
   folder_expected.bin      for each image of folder/ in sorted order: PIL's
@@ -29,7 +35,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-DTYPES = {torch.float32: ("F32", "<f4"), torch.int64: ("I64", "<i8"), torch.int32: ("I32", "<i4")}
+DTYPES = {torch.float32: ("F32", "<f4"), torch.int64: ("I64", "<i8"), torch.int32: ("I32", "<i4"),
+          torch.float16: ("F16", "<u2"), torch.bfloat16: ("BF16", "<u2")}
 # the reference library's Dtype order (an enum); it sorts tensors by dtype, descending
 DTYPE_ORDER = ["BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "F64",
                "I64", "U64"]
@@ -42,7 +49,10 @@ def save_safetensors(path, tensors, metadata):
         header["__metadata__"] = metadata
     for name, t in items:
         dtype, np_dtype = DTYPES[t.dtype]
-        blob = np.ascontiguousarray(t.detach().cpu().numpy().astype(np_dtype)).tobytes()
+        t = t.detach().cpu()
+        if t.dtype in (torch.float16, torch.bfloat16):  # numpy has no bfloat16: write the raw 16-bit words
+            t = t.view(torch.int16)
+        blob = np.ascontiguousarray(t.numpy().astype(np_dtype) if t.dtype != torch.int16 else t.numpy()).tobytes()
         header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)
         offset += len(blob)
@@ -69,6 +79,21 @@ def make_safetensors(out):
             else:
                 t.copy_((torch.arange(t.numel(), dtype=torch.float32) * 0.25 - k).reshape(t.shape))
     save_safetensors(os.path.join(out, "torch_small.safetensors"), sd, {"format": "pt", "source": "make_fixtures.py"})
+
+
+def make_half(out):
+    special = [0.0, -0.0, 1.0, -2.5, 65504.0, 65519.99, 65520.0, -65520.0, 1e5, float("inf"), float("-inf"),
+               float("nan"), 2.0**-24, 2.0**-25, 1.5 * 2.0**-25, 2.0**-26, 3 * 2.0**-25, 2.0**-14, 2.0**-14 - 2.0**-24,
+               2.0**-14 - 2.0**-25, 6.1e-5, 1e-8, 1 + 2.0**-11, 1 + 3 * 2.0**-11, 1 + 2.0**-11 + 2.0**-20,
+               1 + 2.0**-8, 1 + 3 * 2.0**-8, 1 + 2.0**-8 + 2.0**-20, 3.3895314e38, 3.4028235e38, -3.4028235e38,
+               1e-38, 1e-40, -1e-45, 0.1, 1.0 / 3]
+    g = torch.Generator().manual_seed(0)
+    rand = torch.randn(4000, generator=g) * torch.pow(2.0, torch.randint(-30, 20, (4000,), generator=g).float())
+    v = torch.cat([torch.tensor(special, dtype=torch.float32), rand.float()])
+    h, b = v.half(), v.bfloat16()
+    save_safetensors(os.path.join(out, "torch_half.safetensors"),
+                     {"v": v, "f16": h, "bf16": b, "f16_as_f32": h.float(), "bf16_as_f32": b.float()},
+                     {"source": "make_fixtures.py", "torch": torch.__version__})
 
 
 def pattern(h, w, c):
@@ -115,5 +140,6 @@ def make_resize(out):
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     make_safetensors(out)
+    make_half(out)
     make_folder(out)
     make_resize(out)
