@@ -31,6 +31,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#ifndef NX_MODELS_DIR
+#define NX_MODELS_DIR "models"
+#endif
+
 typedef struct {
     const char *method, *classifier, *data, *split, *target, *device, *out;
     int first, n, cols, image_size;
@@ -45,7 +49,7 @@ static const struct {
     const char *help;
 } common_flags[] = {
     {"method", true, "the method (see below; required)"},
-    {"classifier", true, "classifier checkpoint (required)"},
+    {"classifier", true, "classifier checkpoint (required; --method nice: the shipped LeNet5)"},
     {"data", true, "dataset spec (default fashion-mnist)"},
     {"split", true, "train | test (default test)"},
     {"first", true, "index of the first image in the split (default 0)"},
@@ -242,6 +246,7 @@ int cmd_explain(int argc, char **argv) {
     bm->defaults(opts, 28);
     for (int i = 0; i < n_mo; i++)
         if (baseline_set_option(bm, opts, mo_name[i], mo_val[i]) != 0) return usage_error();
+    if (!c.classifier && strcmp(bm->name, "nice") == 0) c.classifier = NX_MODELS_DIR "/lenet5-fashion-mnist.safetensors";
     if (!c.classifier) {
         fprintf(stderr, "nicex: explain: --classifier CKPT is required\n");
         return 2;
