@@ -138,7 +138,16 @@ static void print_help(const BaselineMethod *only) {
         if (!only || only == baseline_methods[i]) print_method_help(baseline_methods[i]);
 }
 
+/* mkdir -p */
 static int make_dir(const char *dir) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) break;
+            *p = '/';
+        }
     if (mkdir(dir, 0755) == 0 || errno == EEXIST) return 0;
     fprintf(stderr, "nicex: --out: cannot create folder %s: %s\n", dir, strerror(errno));
     return -1;
