@@ -71,8 +71,8 @@ static const char *choice_name(const char *choices, int idx, char *buf, size_t c
 static int range_check(const BaselineOption *op, double v) {
     if (v < op->lo || v > op->hi || v != v) {
         if (op->type == BO_INT)
-            nx_error_set("--%s: %g is out of range (%g to %g)", op->name, v, op->lo, op->hi);
-        else nx_error_set("--%s: %g is out of range (%g to %g)", op->name, v, op->lo, op->hi);
+            nx_error_set("--%s: %.10g is out of range (%.10g to %.10g)", op->name, v, op->lo, op->hi);
+        else nx_error_set("--%s: %.10g is out of range (%.10g to %.10g)", op->name, v, op->lo, op->hi);
         return -1;
     }
     return 0;

@@ -273,7 +273,7 @@ int cmd_explain(int argc, char **argv) {
     Device dev;
     DataSplit sp;
     if (device_parse(c.device, &dev) != 0) {
-        fprintf(stderr, "nicex: explain: --device: %s\n", nx_error_msg());
+        fprintf(stderr, "nicex: explain: %s\n", nx_error_msg());
         return 2;
     }
     if (dataset_split_parse(c.split, &sp) != 0) {
