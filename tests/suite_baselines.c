@@ -501,7 +501,7 @@ START_TEST(test_known_region_mass) {
         }
         for (int i = 0; i < N; i++) {
             double f = mass_inside(maps + i * KR_H * KR_H);
-            printf("  %s (defaults at 32x32): %.1f%% of the map's mass inside the deciding region (image %d; 25%% = chance)\n",
+            printf("  %s (defaults at 32x32; igos with an 8x8 mask): %.1f%% of the map's mass inside the deciding region (image %d; 25%% = chance)\n",
                    k ? "igos" : "mask", 100 * f, i);
             ck_assert_msg(f >= 0.70, "%s image %d: %.1f%% inside", k ? "igos" : "mask", i, 100 * f);
         }
