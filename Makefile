@@ -13,6 +13,8 @@
 #   make fetch-data   unpack CIFAR-10 JPEG and Imagenette from ../shared/data into DATA_DIR (default .data/)
 #   make bench-nice-cifar  NICE on the VGG11 CIFAR-10 classifier at the paper's settings -> bench/results/nice-cifar.md
 #   make demo         the README's demo: NICE explains the shipped LeNet5 -> demo/
+#   make compare-methods  every explanation method on 8 Fashion-MNIST images -> bench/results/compare-methods.png
+#   make parity-captum    Saliency and IG against Captum (torch 2.x + Captum from PyPI in .venv-bench/)
 #
 # Objects go to build/ (build-san/ for sanitize); header dependencies are tracked.
 
@@ -59,6 +61,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubun
 
 .PHONY: all lib test sanitize fuzz fuzz-build fuzz-corpus deps deps-torch golden bench-ops bench-train bench-nice-lambda demo clean
 .PHONY: fetch-data bench-nice-cifar
+.PHONY: compare-methods parity-captum
 all: $(BIN)
 lib: $(LIB)
 
@@ -129,6 +132,19 @@ bench-nice-lambda: deps $(BIN)
 DATA_DIR ?= .data
 fetch-data:
 	sh scripts/fetch-data.sh $(DATA_DIR)
+
+compare-methods: deps $(BIN)
+	sh scripts/compare_methods.sh bench/results
+
+# torch 2.x CPU and Captum from PyPI in a git-ignored venv (large: torch pulls its CUDA wheels).
+VENV_BENCH = .venv-bench
+$(VENV_BENCH)/.parity-ok:
+	python3 -m venv $(VENV_BENCH)
+	$(VENV_BENCH)/bin/pip install "torch>=2,<3" captum safetensors numpy
+	touch $@
+
+parity-captum: deps $(BIN) $(VENV_BENCH)/.parity-ok
+	$(VENV_BENCH)/bin/python scripts/captum_parity.py --nicex $(BIN)
 
 bench-nice-cifar: deps $(BIN)
 	sh bench/nice_cifar.sh bench/results

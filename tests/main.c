@@ -24,6 +24,7 @@
     X(nice)       \
     X(badinput)   \
     X(natural)    \
+    X(baselines)  \
     X(cuda)
 
 #define DECLARE(name) Suite *suite_##name(void) __attribute__((weak));
