@@ -173,8 +173,10 @@ RtisStats rtis_evaluate(RtisModel *r, Model *m, const Dataset *d, const RtisConf
 
 /* maps (N, H, W) host: the masks for classes (host (N), NULL: the
  * classifier's predictions, written to pred (N) when not NULL) of host
- * images x (N, C, H, W). One forward of the masking model. */
-int rtis_explain(float *maps, int32_t *pred, RtisModel *r, Model *m, const float *x, int n, const int32_t *classes);
+ * images x (N, C, H, W); native (N, mask_hw, mask_hw) the masks before
+ * upsampling, when not NULL. One forward of the masking model. */
+int rtis_explain(float *maps, float *native, int32_t *pred, RtisModel *r, Model *m, const float *x, int n,
+                 const int32_t *classes);
 
 /* Fingerprint of a classifier's weights (FNV-1a of its parameter bytes). */
 uint64_t rtis_classifier_fingerprint(const Model *m);

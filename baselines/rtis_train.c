@@ -256,7 +256,8 @@ int rtis_train(RtisModel *r, Model *m, const Dataset *train, const Dataset *test
 
 /* ---- explanation ---------------------------------------------------------- */
 
-int rtis_explain(float *maps, int32_t *pred, RtisModel *r, Model *m, const float *x, int n, const int32_t *classes) {
+int rtis_explain(float *maps, float *native, int32_t *pred, RtisModel *r, Model *m, const float *x, int n,
+                 const int32_t *classes) {
     if (n < 1) return 0;
     Device dev = m->params.device;
     bool prev = nx_no_grad(), was = r->training;
@@ -265,8 +266,10 @@ int rtis_explain(float *maps, int32_t *pred, RtisModel *r, Model *m, const float
     Tensor *xt = batch_to_device(x, n, r->in_c, r->in_hw, r->in_hw, dev);
     int32_t *p = nx_malloc(sizeof(int32_t) * (size_t)n);
     argmax_rows(p, model_forward(m, xt));
-    Tensor *mask = rtis_forward(r, m, xt, classes ? classes : p, NULL, NULL);
+    Tensor *low;
+    Tensor *mask = rtis_forward(r, m, xt, classes ? classes : p, &low, NULL);
     device_memcpy(NX_CPU, maps, dev, mask->data, tensor_bytes(mask));
+    if (native) device_memcpy(NX_CPU, native, dev, low->data, tensor_bytes(low));
     if (pred) memcpy(pred, p, sizeof(int32_t) * (size_t)n);
     free(p);
     r->training = was;

@@ -15,5 +15,6 @@ int cmd_summary(int argc, char **argv);
 int cmd_nice(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_rtis(int argc, char **argv);
+int rtis_explain_cmd(int argc, char **argv); /* nicex explain --method rtis */
 
 #endif

@@ -9,7 +9,7 @@ static const Command commands[] = {
     {"eval", "accuracy of a checkpoint on a dataset", cmd_eval},
     {"summary", "print a model's layers, output shapes, parameters and FLOPs", cmd_summary},
     {"nice", "NICE masks: nice train | nice explain | nice compress", cmd_nice},
-    {"rtis", "RTIS masking model: rtis train | rtis eval", cmd_rtis},
+    {"rtis", "RTIS masking model: rtis train | rtis eval | rtis explain", cmd_rtis},
     {"explain", "explain a classifier's predictions (--method nice)", cmd_explain},
     {"help", "print this help", cmd_help},
 };

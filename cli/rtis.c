@@ -2,6 +2,9 @@
 #include "baselines/rtis.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "data/image.h"
+#include "eval/maps.h"
+#include "eval/render.h"
 #include "layers/checkpoint.h"
 #include "optim/optim.h"
 #include "tensor/progress.h"
@@ -10,7 +13,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifndef NX_MODELS_DIR
 #define NX_MODELS_DIR "models"
@@ -18,7 +23,6 @@
 /* The shipped RTIS model for the shipped LeNet5 (docs/models.md says how it was made). */
 #define SHIPPED_RTIS NX_MODELS_DIR "/rtis-lenet5-fashion-mnist.safetensors"
 
-const char *rtis_shipped_path(void) { return SHIPPED_RTIS; }
 
 static int fail(const char *what) {
     fprintf(stderr, "nicex: %s%s%s\n", what ? what : "", what ? ": " : "", nx_error_msg());
@@ -261,9 +265,156 @@ static int rtis_eval_cmd(int argc, char **argv) {
     return 0;
 }
 
+/* ---- rtis explain ------------------------------------------------------------ */
+
+static int write_png(const char *dir, const char *name, const uint8_t *px, int h, int w) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (png_write(path, px, h, w, 3, NULL) != 0) return fail(NULL);
+    return 0;
+}
+
+/* nicex rtis explain, also `nicex explain --method rtis`: the masks of the
+ * first n images for the classifier's predictions (or the labels), one
+ * forward of the masking model per batch, as maps.safetensors + PNGs. */
+int rtis_explain_cmd(int argc, char **argv) {
+    const char *path = NULL, *classifier = NULL, *data = "fashion-mnist", *split = "test", *device = "cpu",
+               *out = "explain", *target = "prediction";
+    int n = 16, batch = 100, cols = 8, image_size = 0;
+    bool json = false, no_png = false;
+    const Opt opts[] = {
+        {"rtis", OPT_STR, &path, "RTIS file (default: the shipped LeNet5 one)"},
+        {"classifier", OPT_STR, &classifier, "classifier checkpoint (default: the one the RTIS file names)"},
+        {"data", OPT_STR, &data, "dataset spec (default fashion-mnist)"},
+        {"split", OPT_STR, &split, "train | test (default test)"},
+        {"n", OPT_INT, &n, "number of images, from the first (default 16; 0: all)"},
+        {"batch", OPT_INT, &batch, "images per forward pass (default 100)"},
+        {"target", OPT_STR, &target, "class to explain: prediction (default) | label"},
+        {"cols", OPT_INT, &cols, "images per row of the grid (default 8)"},
+        {"image-size", OPT_INT, &image_size, "resize folder images to this side"},
+        {"device", OPT_STR, &device, "cpu | cuda | cuda:N"},
+        {"out", OPT_STR, &out, "output folder (default explain/)"},
+        {"no-png", OPT_FLAG, &no_png, "write maps.safetensors only"},
+        {"json", OPT_FLAG, &json, "print a JSON summary"},
+    };
+    int rc = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0],
+                        "usage: nicex rtis explain [--rtis RTIS.safetensors] [--classifier CKPT] [--data D] [--n N] [--out DIR]");
+    if (rc) return rc > 0 ? 0 : 2;
+    if (!path) path = SHIPPED_RTIS;
+    bool by_label = false;
+    if (strcmp(target, "label") == 0) by_label = true;
+    else if (strcmp(target, "prediction") != 0) {
+        fprintf(stderr, "nicex: --target: '%s' is not prediction or label\n", target);
+        return 2;
+    }
+    if (batch < 1 || n < 0 || cols < 1) {
+        fprintf(stderr, "nicex: --batch and --cols must be positive, --n >= 0\n");
+        return 2;
+    }
+    Device dev;
+    DataSplit sp;
+    if (device_parse(device, &dev) != 0) return fail("--device");
+    if (dataset_split_parse(split, &sp) != 0) return fail("--split");
+    char cfile[1024];
+    if (!classifier) {
+        if (rtis_classifier_file(path, cfile, sizeof cfile) != 0) return fail("--rtis");
+        classifier = cfile;
+    }
+    Dataset d;
+    if (dataset_open(&d, data, sp, image_size, 0) != 0) return fail("--data");
+    Model m;
+    if (model_load(&m, classifier, NULL, d.n_classes, d.c, d.h, dev) != 0) return fail("--classifier");
+    if (check_fit(&m, &d, classifier, data) != 0) return 2;
+    RtisModel r;
+    bool differ = false;
+    if (rtis_load(path, &r, &m, NULL, &differ) != 0) return fail("--rtis");
+    if (differ) fprintf(stderr, "nicex: warning: %s was trained against other weights than %s\n", path, classifier);
+    if (n == 0 || n > d.n) n = (int)d.n;
+    if (mkdir(out, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "nicex: cannot create folder %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    int C = d.c, H = d.h, W = d.w, h = r.mask_hw;
+    MapsFile mf;
+    maps_alloc(&mf, n, H, W, h, h);
+    float *x = nx_malloc(sizeof(float) * (size_t)batch * C * H * W);
+    int32_t *cls = nx_malloc(sizeof(int32_t) * (size_t)batch);
+    double t0 = now_seconds(), area = 0;
+    for (int start = 0; start < n; start += batch) {
+        int b = n - start < batch ? n - start : batch;
+        nx_step_reset();
+        for (int i = 0; i < b; i++) {
+            dataset_get_float(&d, start + i, x + (size_t)i * C * H * W, NULL, NULL);
+            cls[i] = d.labels[start + i];
+        }
+        if (rtis_explain(mf.maps + (size_t)start * H * W, mf.native + (size_t)start * h * h, mf.target + start, &r, &m,
+                         x, b, by_label ? cls : NULL) != 0)
+            return fail(NULL);
+        for (int i = 0; i < b; i++) {
+            mf.index[start + i] = start + i;
+            mf.label[start + i] = d.labels[start + i];
+            if (by_label) mf.target[start + i] = cls[i];
+        }
+    }
+    nx_step_reset();
+    double seconds = now_seconds() - t0;
+    for (int64_t i = 0; i < (int64_t)n * H * W; i++) area += mf.maps[i];
+    area /= (double)n * H * W;
+    char buf[32];
+    maps_set_meta(&mf, "method", "rtis");
+    maps_set_meta(&mf, "rtis", path);
+    maps_set_meta(&mf, "classifier", classifier);
+    maps_set_meta(&mf, "data", data);
+    maps_set_meta(&mf, "split", dataset_split_name(sp));
+    maps_set_meta(&mf, "target", target);
+    snprintf(buf, sizeof buf, "%d", h);
+    maps_set_meta(&mf, "native_size", buf);
+    char maps_path[1024];
+    snprintf(maps_path, sizeof maps_path, "%s/maps.safetensors", out);
+    if (maps_save(maps_path, &mf) != 0) return fail(NULL);
+    if (!no_png) {
+        int shown = n < 64 ? n : 64;
+        uint8_t **tiles = nx_calloc((size_t)3 * shown, sizeof *tiles);
+        for (int i = 0; i < shown; i++) {
+            float *xi = x; /* re-read: x holds the last batch only */
+            dataset_get_float(&d, i, xi, NULL, NULL);
+            const float *mi = mf.maps + (size_t)i * H * W;
+            for (int k = 0; k < 3; k++) tiles[3 * i + k] = nx_malloc((size_t)H * W * 3);
+            render_image(tiles[3 * i], xi, C, H, W, 1);
+            render_heatmap(tiles[3 * i + 1], mi, H, W);
+            render_overlay(tiles[3 * i + 2], xi, mi, C, H, W);
+            const char *kind[3] = {"input", "mask", "overlay"};
+            for (int k = 0; k < 3; k++) {
+                char name[64];
+                snprintf(name, sizeof name, "%04d_%s.png", i, kind[k]);
+                if (write_png(out, name, tiles[3 * i + k], H, W) != 0) return 1;
+            }
+        }
+        Picture grid = grid_compose((const uint8_t *const *)tiles, 3 * shown, H, W, 3 * (cols < shown ? cols : shown),
+                                    H < 64 ? 3 : 1);
+        if (write_png(out, "grid.png", grid.pixels, grid.h, grid.w) != 0) return 1;
+        for (int i = 0; i < 3 * shown; i++) free(tiles[i]);
+        free(tiles);
+        free(grid.pixels);
+    }
+    if (json)
+        printf("{\"method\": \"rtis\", \"n\": %d, \"out\": \"%s\", \"maps\": \"%s\", \"mean_area\": %.6f, \"seconds\": %.3f}\n",
+               n, out, maps_path, area, seconds);
+    else
+        printf("wrote %d RTIS masks to %s (maps.safetensors%s); mean mask area %.3f, %.1f ms per image\n", n, out,
+               no_png ? "" : ", grid.png, NNNN_{input,mask,overlay}.png", area, 1000 * seconds / n);
+    maps_free(&mf);
+    free(x), free(cls);
+    rtis_free(&r);
+    model_free(&m);
+    dataset_free(&d);
+    return 0;
+}
+
 int cmd_rtis(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "train") == 0) return rtis_train_cmd(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "eval") == 0) return rtis_eval_cmd(argc - 1, argv + 1);
-    fprintf(stderr, "usage: nicex rtis train | eval [options] (each takes --help)\n");
+    if (argc >= 2 && strcmp(argv[1], "explain") == 0) return rtis_explain_cmd(argc - 1, argv + 1);
+    fprintf(stderr, "usage: nicex rtis train | eval | explain [options] (each takes --help)\n");
     return argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) ? 0 : 2;
 }

@@ -194,12 +194,12 @@ START_TEST(test_selector_changes_mask) {
     memcpy(x + 784, x, sizeof(float) * 784); /* the same image twice */
     float *maps = nx_malloc(sizeof(float) * 2 * 784);
     int32_t cls[2] = {3, 7};
-    ck_assert_int_eq(rtis_explain(maps, NULL, &r, &m, x, 2, cls), 0);
+    ck_assert_int_eq(rtis_explain(maps, NULL, NULL, &r, &m, x, 2, cls), 0);
     double diff = 0;
     for (int i = 0; i < 784; i++) diff = fmax(diff, fabs(maps[i] - maps[784 + i]));
     ck_assert_msg(diff > 1e-4, "classes 3 and 7 give the same mask (max diff %g)", diff);
     int32_t same[2] = {3, 3};
-    ck_assert_int_eq(rtis_explain(maps, NULL, &r, &m, x, 2, same), 0);
+    ck_assert_int_eq(rtis_explain(maps, NULL, NULL, &r, &m, x, 2, same), 0);
     for (int i = 0; i < 784; i++) ck_assert(maps[i] == maps[784 + i]);
     free(x), free(maps);
     rtis_free(&r);
@@ -379,7 +379,7 @@ START_TEST(test_resnet18_224_folder_one_epoch_then_explain) {
     float *x = nx_malloc(sizeof(float) * 2 * 3 * 224 * 224), *maps = nx_malloc(sizeof(float) * 2 * 224 * 224);
     for (int i = 0; i < 2; i++) dataset_get_float(&test, i, x + (size_t)i * 3 * 224 * 224, NULL, NULL);
     int32_t pred[2];
-    ck_assert_int_eq(rtis_explain(maps, pred, &back, &m, x, 2, NULL), 0);
+    ck_assert_int_eq(rtis_explain(maps, NULL, pred, &back, &m, x, 2, NULL), 0);
     double mean = 0;
     for (int i = 0; i < 2 * 224 * 224; i++) {
         ck_assert(maps[i] >= 0 && maps[i] <= 1);
