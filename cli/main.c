@@ -10,7 +10,7 @@ static const Command commands[] = {
     {"summary", "print a model's layers, output shapes, parameters and FLOPs", cmd_summary},
     {"nice", "NICE masks: nice train | nice explain | nice compress", cmd_nice},
     {"rtis", "RTIS masking model: rtis train | rtis eval | rtis explain", cmd_rtis},
-    {"explain", "explain a classifier's predictions (--method nice)", cmd_explain},
+    {"explain", "explain a classifier's predictions: --method saliency, cam, gradcam, ig, mask, igos, nice, rtis, random, intensity", cmd_explain},
     {"help", "print this help", cmd_help},
 };
 
