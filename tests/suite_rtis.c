@@ -8,12 +8,15 @@
  *   - saving names the classifier; a mismatched classifier is refused
  *   - a 1-epoch RTIS on a folder of JPEGs the test writes, ResNet18 at 224,
  *     then explanation
+ *   - the CLI with the shipped models: nicex explain --method rtis, nicex
+ *     rtis explain / eval; bad input exits 1 or 2
  * RTIS adds no op (the selector is a linear layer on a one-hot), so there is
  * no new gradient-check or golden case in tests/grad or tests/golden.
  */
 #include "tests/testlib.h"
 #include "baselines/rtis.h"
 #include "data/dataset.h"
+#include "eval/maps.h"
 #include "tensor/rng.h"
 
 #include <jpeglib.h>
@@ -22,7 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#ifndef NX_MODELS_DIR
+#define NX_MODELS_DIR "models"
+#endif
+#define SHIPPED_LENET NX_MODELS_DIR "/lenet5-fashion-mnist.safetensors"
+#define SHIPPED_RTIS NX_MODELS_DIR "/rtis-lenet5-fashion-mnist.safetensors"
 
 static Tensor *host4(int n, int c, int h, int w, const float *v) {
     Tensor *t = tensor_newv(NX_CPU, NX_F32, 4, n, c, h, w);
@@ -401,6 +411,55 @@ START_TEST(test_resnet18_224_folder_one_epoch_then_explain) {
 }
 END_TEST
 
+static const char *nicex_bin(void) {
+    const char *b = getenv("NX_BIN");
+    return b ? b : "bin/nicex";
+}
+
+static int sh(const char *cmd) {
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+START_TEST(test_cli_shipped_explain_and_eval) {
+    if (access(nicex_bin(), X_OK) != 0 || access(SHIPPED_LENET, R_OK) != 0 || access(SHIPPED_RTIS, R_OK) != 0 ||
+        access(DATASET_FASHION_MNIST_DIR, R_OK) != 0) {
+        printf("  skipped: needs %s, %s, %s and %s\n", nicex_bin(), SHIPPED_LENET, SHIPPED_RTIS,
+               DATASET_FASHION_MNIST_DIR);
+        return;
+    }
+    char dir[] = "/tmp/nx_rtis_cli_XXXXXX", cmd[2048], path[600];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    /* nicex explain --method rtis, the default RTIS file */
+    snprintf(cmd, sizeof cmd, "%s explain --method rtis --classifier %s --n 3 --first 5 --out %s/ex > /dev/null 2>&1",
+             nicex_bin(), SHIPPED_LENET, dir);
+    ck_assert_int_eq(sh(cmd), 0);
+    snprintf(path, sizeof path, "%s/ex/maps.safetensors", dir);
+    MapsFile mf;
+    ck_assert_msg(maps_load(&mf, path) == 0, "%s", nx_error_msg());
+    ck_assert(mf.n == 3 && mf.h == 28 && mf.w == 28 && mf.nh == 8 && mf.nw == 8 && mf.index[0] == 5);
+    ck_assert_str_eq(maps_meta(&mf, "method"), "rtis");
+    for (int i = 0; i < 3 * 28 * 28; i++) ck_assert(mf.maps[i] >= 0 && mf.maps[i] <= 1);
+    maps_free(&mf);
+    /* nicex rtis explain and eval */
+    snprintf(cmd, sizeof cmd, "%s rtis explain --n 4 --no-png --out %s/ex2 > /dev/null 2>&1", nicex_bin(), dir);
+    ck_assert_int_eq(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s rtis eval --n 200 --json > %s/eval.json 2>&1", nicex_bin(), dir);
+    ck_assert_int_eq(sh(cmd), 0);
+    /* a classifier checkpoint is not an RTIS file: exit 1 (a bad file), and
+     * explain refuses it as an option value: exit 2 */
+    snprintf(cmd, sizeof cmd, "%s rtis eval --rtis %s > /dev/null 2>&1", nicex_bin(), SHIPPED_LENET);
+    ck_assert_int_eq(sh(cmd), 1);
+    snprintf(cmd, sizeof cmd, "%s explain --method rtis --rtis %s --classifier %s --out %s/bad > /dev/null 2>&1",
+             nicex_bin(), SHIPPED_LENET, SHIPPED_LENET, dir);
+    ck_assert_int_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s rtis train > /dev/null 2>&1", nicex_bin());
+    ck_assert_int_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    sh(cmd);
+}
+END_TEST
+
 Suite *suite_rtis(void) {
     Suite *s = suite_create("rtis");
     TCase *tc = tcase_create("rtis");
@@ -417,6 +476,7 @@ Suite *suite_rtis(void) {
     tcase_add_test(tc, test_training_leaves_classifier_untouched);
     tcase_add_test(tc, test_save_names_classifier_and_refuses_mismatch);
     tcase_add_test(tc, test_resnet18_224_folder_one_epoch_then_explain);
+    tcase_add_test(tc, test_cli_shipped_explain_and_eval);
     suite_add_tcase(s, tc);
     return s;
 }
