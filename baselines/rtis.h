@@ -184,7 +184,9 @@ uint64_t rtis_classifier_fingerprint(const Model *m);
  * input, file, fingerprint). */
 int rtis_save(const char *path, const RtisModel *r, const Model *m, const RtisConfig *c, const char *classifier_file,
               const char *dataset);
-/* Read the classifier file named in an RTIS file's metadata (for a default --classifier). */
+/* The classifier file named in an RTIS file's metadata (for a default
+ * --classifier); a relative name that does not exist from here is looked
+ * up in the models folder (NX_MODELS_DIR) by its base name. */
 int rtis_classifier_file(const char *path, char *out, size_t size);
 /* Load an RTIS file for classifier m: refuses (-1, nx_error_set with both
  * descriptions) an architecture, class count or input size that differ.

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data/loader.h"
 #include "eval/accuracy.h"
@@ -28,6 +29,10 @@
 #include "tensor/progress.h"
 #include "tensor/rng.h"
 #include "tensor/safetensors.h"
+
+#ifndef NX_MODELS_DIR
+#define NX_MODELS_DIR "models"
+#endif
 
 static double scalar(const Tensor *t) {
     float v;
@@ -329,7 +334,14 @@ int rtis_classifier_file(const char *path, char *out, size_t size) {
     int rc = -1;
     if (!fmt || strcmp(fmt, "nicex-rtis") != 0) nx_error_set("%s: not an RTIS file (format is not nicex-rtis)", path);
     else if (!f || !*f) nx_error_set("%s: names no classifier file: give --classifier", path);
-    else snprintf(out, size, "%s", f), rc = 0;
+    else {
+        snprintf(out, size, "%s", f), rc = 0;
+        /* a relative name from another folder: the models folder's file of that name */
+        const char *base = strrchr(f, '/');
+        char alt[1024];
+        snprintf(alt, sizeof alt, "%s/%s", NX_MODELS_DIR, base ? base + 1 : f);
+        if (access(f, R_OK) != 0 && access(alt, R_OK) == 0) snprintf(out, size, "%s", alt);
+    }
     safetensors_close(&sf);
     return rc;
 }
