@@ -9,7 +9,8 @@
  *   - a 1-epoch RTIS on a folder of JPEGs the test writes, ResNet18 at 224,
  *     then explanation
  *   - the CLI with the shipped models: nicex explain --method rtis, nicex
- *     rtis explain / eval; bad input exits 1 or 2
+ *     rtis explain / eval; bad input exits 1 or 2; a resumed training run
+ *     writes the same file as an uninterrupted one
  * RTIS adds no op (the selector is a linear layer on a one-hot), so there is
  * no new gradient-check or golden case in tests/grad or tests/golden.
  */
@@ -460,6 +461,54 @@ START_TEST(test_cli_shipped_explain_and_eval) {
 }
 END_TEST
 
+static bool same_file(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    bool same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb) same = false;
+        if (ca == EOF || cb == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+START_TEST(test_cli_train_resume_repeats_exactly) {
+    if (access(nicex_bin(), X_OK) != 0 || access(SHIPPED_LENET, R_OK) != 0 ||
+        access(DATASET_FASHION_MNIST_DIR, R_OK) != 0) {
+        printf("  skipped: needs %s, %s and %s\n", nicex_bin(), SHIPPED_LENET, DATASET_FASHION_MNIST_DIR);
+        return;
+    }
+    char dir[] = "/tmp/nx_rtis_resume_XXXXXX", cmd[2048], a[600], b[600];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const char *common = "--limit 128 --eval-limit 64 --selector-epochs 1 --batch 32 --selector-batch 64 --seed 5 --json";
+    /* 1 + 2 epochs in one go; 1 + 1, then resumed for the last */
+    snprintf(cmd, sizeof cmd, "%s rtis train --classifier %s %s --epochs 2 --out %s/full.safetensors > /dev/null 2>&1",
+             nicex_bin(), SHIPPED_LENET, common, dir);
+    ck_assert_int_eq(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s rtis train --classifier %s %s --epochs 1 --out %s/half.safetensors > /dev/null 2>&1",
+             nicex_bin(), SHIPPED_LENET, common, dir);
+    ck_assert_int_eq(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "%s rtis train --classifier %s %s --epochs 2 --resume %s/half.safetensors --out %s/resumed.safetensors > "
+             "/dev/null 2>&1",
+             nicex_bin(), SHIPPED_LENET, common, dir, dir);
+    ck_assert_int_eq(sh(cmd), 0);
+    snprintf(a, sizeof a, "%s/full.safetensors", dir);
+    snprintf(b, sizeof b, "%s/resumed.safetensors", dir);
+    ck_assert_msg(same_file(a, b), "a resumed run differs from the uninterrupted one");
+    snprintf(a, sizeof a, "%s/half.safetensors", dir);
+    ck_assert(!same_file(a, b));
+    /* resuming against another classifier is refused */
+    snprintf(cmd, sizeof cmd, "%s rtis train --classifier %s/half.safetensors --resume %s/half.safetensors --out %s/x > /dev/null 2>&1",
+             nicex_bin(), dir, dir, dir);
+    ck_assert_int_ne(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    sh(cmd);
+}
+END_TEST
+
 Suite *suite_rtis(void) {
     Suite *s = suite_create("rtis");
     TCase *tc = tcase_create("rtis");
@@ -477,6 +526,7 @@ Suite *suite_rtis(void) {
     tcase_add_test(tc, test_save_names_classifier_and_refuses_mismatch);
     tcase_add_test(tc, test_resnet18_224_folder_one_epoch_then_explain);
     tcase_add_test(tc, test_cli_shipped_explain_and_eval);
+    tcase_add_test(tc, test_cli_train_resume_repeats_exactly);
     suite_add_tcase(s, tc);
     return s;
 }
