@@ -9,6 +9,8 @@
 #   make bench-train  one LeNet5 epoch against PyTorch CPU -> bench/results/train-cpu.md
 #   make bench-nice-lambda  the lambda1 sweep of NICE on Fashion-MNIST -> bench/results/nice-*.md
 #   make demo         the README's demo: NICE explains the shipped LeNet5 -> demo/
+#   make compare-methods  every explanation method on 8 Fashion-MNIST images -> bench/results/compare-methods.png
+#   make parity-captum    Saliency and IG against Captum (torch 2.x + Captum from PyPI in .venv-bench/)
 #
 # Objects go to build/ (build-san/ for sanitize); header dependencies are tracked.
 
@@ -50,7 +52,7 @@ TEST_BIN = $(BUILD)/run_tests
 
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-.PHONY: all lib test sanitize deps deps-torch golden bench-ops bench-train bench-nice-lambda demo clean
+.PHONY: all lib test sanitize deps deps-torch golden bench-ops bench-train bench-nice-lambda demo compare-methods parity-captum clean
 all: $(BIN)
 lib: $(LIB)
 
@@ -107,6 +109,19 @@ bench-train: deps-torch $(BIN)
 
 bench-nice-lambda: deps $(BIN)
 	sh bench/nice_lambda.sh bench/results
+
+compare-methods: deps $(BIN)
+	sh scripts/compare_methods.sh bench/results
+
+# torch 2.x CPU and Captum from PyPI in a git-ignored venv (large: torch pulls its CUDA wheels).
+VENV_BENCH = .venv-bench
+$(VENV_BENCH)/.parity-ok:
+	python3 -m venv $(VENV_BENCH)
+	$(VENV_BENCH)/bin/pip install "torch>=2,<3" captum safetensors numpy
+	touch $@
+
+parity-captum: deps $(BIN) $(VENV_BENCH)/.parity-ok
+	$(VENV_BENCH)/bin/python scripts/captum_parity.py --nicex $(BIN)
 
 clean:
 	rm -rf build build-cuda build-san bin

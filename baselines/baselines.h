@@ -90,6 +90,7 @@ typedef struct {
     float mask_sigma;     /* authors: blur of the upsampled mask (5 at 224, scaled by side / 224) */
     float blur_sigma;     /* blur of the perturbation image (10 at 224, scaled by side / 224) */
     int jitter;           /* authors: jitter tau, shifts drawn from [0, tau) (4 at 224, scaled; 1 = none) */
+    bool scale_weights;   /* authors: l1 * (28/s)^2, tv * (28/s)^(2-beta): the same cost for the same shape (on) */
     int internal_batch;   /* images optimised together (default 16) */
 } MaskOpts;
 
@@ -108,6 +109,7 @@ typedef struct {
     int blur_kernel;      /* baseline blur kernel side (51 at 224, scaled, odd) */
     float ls_start, ls_decay, ls_beta, ls_min; /* 200, 0.2, 1e-4, 1e-5 */
     int ls_fail;          /* IgosLsFail: paper (use ls_min) | code (the last step tried) */
+    bool scale_weights;   /* tv * (s/28)^beta: the same cost for the same shape at any mask size (on) */
     bool adaptive_l1;     /* the demo's L1 / 10 at iters/2 and / 5 at iters/1.25 (default on) */
     int internal_batch;   /* images optimised together (default 8) */
     /* test hook: when not NULL, called after every line search with the
@@ -116,6 +118,9 @@ typedef struct {
     void (*on_step)(void *ctx, int image, double f0, double f1, double g2, double step, bool at_bound);
     void *on_step_ctx;
 } IgosOpts;
+
+/* The TV weight I-GOS uses after --scale-weights. */
+double igos_tv_weight(const IgosOpts *o);
 
 /* ---- controls (baselines/controls.c) ---------------------------------------- */
 typedef struct {
@@ -187,6 +192,10 @@ typedef struct BaselineMethod {
     int (*run)(float *maps, float *native, Model *m, const Tensor *x, const int32_t *target, const void *opts);
 } BaselineMethod;
 
+/* The entries (baselines/<method>.c). */
+extern const BaselineMethod baseline_method_saliency, baseline_method_cam, baseline_method_gradcam, baseline_method_ig,
+    baseline_method_mask, baseline_method_igos, baseline_method_nice, baseline_method_rtis, baseline_method_random,
+    baseline_method_intensity;
 /* NULL-terminated, in the order --help lists them. */
 extern const BaselineMethod *const baseline_methods[];
 const BaselineMethod *baseline_find(const char *name);

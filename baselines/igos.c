@@ -57,6 +57,7 @@ void igos_defaults(IgosOpts *o, int side) {
                     .ls_min = 1e-5f,
                     .ls_fail = IGOS_LS_PAPER,
                     .adaptive_l1 = true,
+                    .scale_weights = true,
                     .internal_batch = 32};
 }
 
@@ -84,6 +85,11 @@ static double regulariser(double *g, const float *m, int s, double l1, double tv
             }
         }
     return val;
+}
+
+/* The TV weight used: tv, times (s / 28)^beta with --scale-weights on. */
+double igos_tv_weight(const IgosOpts *o) {
+    return o->scale_weights ? o->tv * pow(o->mask_size / 28.0, o->tv_beta) : o->tv;
 }
 
 static int igos_check(const Model *m, const void *opts, int H, int W) {
@@ -135,6 +141,7 @@ int baseline_igos(float *maps, float *native, Model *m, const Tensor *x, const i
     }
     Device dev = x->device;
     size_t D = (size_t)C * H * W, S2 = (size_t)s * s;
+    double tv = igos_tv_weight(o);
     ClassifierState st;
     bl_enter(m, &st);
     float *xh = tensor_to_host(x), *bh;
@@ -169,11 +176,11 @@ int baseline_igos(float *maps, float *native, Model *m, const Tensor *x, const i
                     if (it == o->iters / 2 && moved <= 1e-3) l1[i] /= 10;
                     else if (it == (int)(o->iters / 1.25) && moved <= 1e-2) l1[i] /= 5;
                 }
-                f0[i] = regulariser(NULL, mk + i * S2, s, l1[i], o->tv, o->tv_beta) + p0[i];
+                f0[i] = regulariser(NULL, mk + i * S2, s, l1[i], tv, o->tv_beta) + p0[i];
             }
             /* the total gradient: regularisers + the integrated gradient of f */
             memset(tg, 0, sizeof(double) * b * S2);
-            for (int i = 0; i < b; i++) regulariser(tg + i * S2, mk + i * S2, s, l1[i], o->tv, o->tv_beta);
+            for (int i = 0; i < b; i++) regulariser(tg + i * S2, mk + i * S2, s, l1[i], tv, o->tv_beta);
             for (int k = 1; k <= o->points; k++) {
                 const float *nptr = NULL;
                 if (o->noise > 0) {
@@ -207,7 +214,7 @@ int baseline_igos(float *maps, float *native, Model *m, const Tensor *x, const i
                 any = 0;
                 for (int i = 0; i < b; i++) {
                     if (!pending[i]) continue;
-                    double f1 = regulariser(NULL, mc + i * S2, s, l1[i], o->tv, o->tv_beta) + p1[i];
+                    double f1 = regulariser(NULL, mc + i * S2, s, l1[i], tv, o->tv_beta) + p1[i];
                     bool ok = f1 <= f0[i] - o->ls_beta * step[i] * g2[i];
                     if (!ok && step[i] * o->ls_decay < o->ls_min) {
                         /* the search failed: the paper's lower bound, or the code's last step */
@@ -265,6 +272,9 @@ static const BaselineOption igos_options[] = {
     {"ls-min", BO_FLOAT, offsetof(IgosOpts, ls_min), NULL, 0, 1e12, "lower bound of the step (1e-5)"},
     {"ls-fail", BO_CHOICE, offsetof(IgosOpts, ls_fail), "paper|code", 0, 0,
      "failed search: paper (use the lower bound, default) | code (the last step tried)"},
+    {"scale-weights", BO_BOOL, offsetof(IgosOpts, scale_weights), NULL, 0, 0,
+     "scale --tv from the code's 28x28 mask to this mask size by (s/28)^beta, so a mask of the same shape in the "
+     "image costs the same (on; off = the constants as given; 1 at s = 28)"},
     {"adaptive-l1", BO_BOOL, offsetof(IgosOpts, adaptive_l1), NULL, 0, 0, "the demo's L1 / 10 and / 5 steps (on)"},
     {"internal-batch", BO_INT, offsetof(IgosOpts, internal_batch), NULL, 1, 1 << 20,
      "images optimised together (memory bound; default 32)"},

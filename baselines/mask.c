@@ -54,6 +54,7 @@ void mask_defaults(MaskOpts *o, int side) {
                     .mask_sigma = 5.0f * f,
                     .blur_sigma = 10.0f * f,
                     .jitter = tau < 1 ? 1 : tau,
+                    .scale_weights = true,
                     .port_l1 = 0.01f,
                     .port_tv = 0.2f,
                     .internal_batch = 16};
@@ -64,9 +65,10 @@ static double regulariser(double *g, const float *m, int s, const MaskOpts *o) {
     double val = 0;
     int cells = s * s;
     bool port = o->variant == FV_PORT;
-    double w1 = port ? o->port_l1 / cells : o->l1 * 784.0 / cells;
-    double w2 = port ? o->port_tv : o->tv * 784.0 / cells;
     double beta = o->tv_beta;
+    bool sc = o->scale_weights && !port;
+    double w1 = port ? o->port_l1 / cells : o->l1 * (sc ? 784.0 / cells : 1.0);
+    double w2 = port ? o->port_tv : o->tv * (sc ? pow(28.0 / s, 2 - beta) : 1.0);
     for (int p = 0; p < cells; p++) {
         double d = 1.0 - m[p];
         val += w1 * fabs(d);
@@ -235,6 +237,9 @@ static const BaselineOption mask_options[] = {
     {"lr", BO_FLOAT, offsetof(MaskOpts, lr), NULL, 0, 1e6, "Adam learning rate (0.1)"},
     {"l1", BO_FLOAT, offsetof(MaskOpts, l1), NULL, 0, 1e6, "authors: lambda1 on sum|1-m| of a 28x28 mask (1e-4)"},
     {"tv", BO_FLOAT, offsetof(MaskOpts, tv), NULL, 0, 1e6, "authors: lambda2 on the isotropic TV^beta sum of a 28x28 mask (1e-2)"},
+    {"scale-weights", BO_BOOL, offsetof(MaskOpts, scale_weights), NULL, 0, 0,
+     "authors: scale l1 by (28/s)^2 and tv by (28/s)^(2-beta) from the authors' 28x28 mask, so a mask of the same "
+     "shape in the image costs the same (on; off = the sums as given; 1 at s = 28)"},
     {"port-l1", BO_FLOAT, offsetof(MaskOpts, port_l1), NULL, 0, 1e6, "port: weight of mean|1-m| (0.01)"},
     {"port-tv", BO_FLOAT, offsetof(MaskOpts, port_tv), NULL, 0, 1e6, "port: weight of mean|dx|^beta + mean|dy|^beta (0.2)"},
     {"tv-beta", BO_FLOAT, offsetof(MaskOpts, tv_beta), NULL, 1, 10, "beta of the TV term (3)"},

@@ -16,5 +16,6 @@ int cmd_nice(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_rtis(int argc, char **argv);
 int rtis_explain_cmd(int argc, char **argv); /* nicex explain --method rtis */
+int cmd_compare_maps(int argc, char **argv);
 
 #endif

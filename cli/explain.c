@@ -432,3 +432,99 @@ int cmd_explain(int argc, char **argv) {
     dataset_free(&d);
     return 0;
 }
+
+/* ---- nicex compare-maps: one grid, rows images, columns input + each maps file ---- */
+
+int cmd_compare_maps(int argc, char **argv) {
+    const char *out = NULL;
+    const char *files[32];
+    int nf = 0, image_size = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: nicex compare-maps --out PNG [--image-size S] DIR_OR_MAPS...\n\n"
+                   "One grid: a row per image, columns the input and the heatmap of each maps.safetensors\n"
+                   "(same images in every file; the images are read from the first file's data and split).\n");
+            return 0;
+        }
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) out = argv[++i];
+        else if (strcmp(argv[i], "--image-size") == 0 && i + 1 < argc) image_size = atoi(argv[++i]);
+        else if (strncmp(argv[i], "--", 2) == 0) {
+            fprintf(stderr, "nicex: compare-maps: unknown option '%s'\n", argv[i]);
+            return 2;
+        } else if (nf < 32) files[nf++] = argv[i];
+    }
+    if (!out || nf == 0) {
+        fprintf(stderr, "nicex: compare-maps: needs --out PNG and at least one maps file or folder\n");
+        return 2;
+    }
+    MapsFile *mf = nx_calloc((size_t)nf, sizeof *mf);
+    for (int k = 0; k < nf; k++) {
+        char path[1024];
+        struct stat sb;
+        if (stat(files[k], &sb) == 0 && S_ISDIR(sb.st_mode)) snprintf(path, sizeof path, "%s/maps.safetensors", files[k]);
+        else snprintf(path, sizeof path, "%s", files[k]);
+        if (maps_load(&mf[k], path) != 0) {
+            fprintf(stderr, "nicex: compare-maps: %s\n", nx_error_msg());
+            return 1;
+        }
+        if (mf[k].n != mf[0].n || mf[k].h != mf[0].h || mf[k].w != mf[0].w ||
+            memcmp(mf[k].index, mf[0].index, sizeof(int32_t) * mf[0].n) != 0) {
+            fprintf(stderr, "nicex: compare-maps: %s holds other images than %s\n", files[k], files[0]);
+            return 2;
+        }
+    }
+    const char *data = maps_meta(&mf[0], "data"), *split = maps_meta(&mf[0], "split");
+    DataSplit sp;
+    Dataset d;
+    if (!data || !split || dataset_split_parse(split, &sp) != 0 || dataset_open(&d, data, sp, image_size, 0) != 0) {
+        fprintf(stderr, "nicex: compare-maps: %s: cannot open its data (%s)\n", files[0], nx_error_msg());
+        return 1;
+    }
+    int N = mf[0].n, H = mf[0].h, W = mf[0].w, C = d.c;
+    if (d.h != H || d.w != W) {
+        fprintf(stderr, "nicex: compare-maps: the maps are %dx%d, the data %dx%d (--image-size?)\n", H, W, d.h, d.w);
+        return 2;
+    }
+    int s = H >= 96 ? 1 : (96 + H - 1) / H, ts = H * s, gap = 3, head = text_height(1) + 8, left = 8 * 6 * 2 + 8;
+    int cols = nf + 1, PW = left + cols * (ts + gap) + gap, PH = head + N * (ts + gap) + gap;
+    uint8_t *px = nx_malloc((size_t)PW * PH * 3), *tile = nx_malloc((size_t)H * W * 3);
+    memset(px, 255, (size_t)PW * PH * 3);
+    float *x = nx_malloc(sizeof(float) * (size_t)C * H * W), *mn = nx_malloc(sizeof(float) * (size_t)H * W);
+    const uint8_t black[3] = {0, 0, 0};
+    text_draw(px, PH, PW, left + gap, 4, "input", 1, black);
+    for (int k = 0; k < nf; k++) {
+        const char *name = maps_meta(&mf[k], "method");
+        text_draw(px, PH, PW, left + gap + (k + 1) * (ts + gap), 4, name ? name : files[k], 1, black);
+    }
+    for (int i = 0; i < N; i++) {
+        int y0 = head + i * (ts + gap);
+        char a[32], lab[64];
+        snprintf(lab, sizeof lab, "%d", mf[0].index[i]);
+        text_draw(px, PH, PW, 4, y0 + 4, lab, 1, black);
+        snprintf(lab, sizeof lab, "T:%s", class_name(&d, mf[0].target[i], a, sizeof a));
+        text_draw(px, PH, PW, 4, y0 + 16, lab, 1, black);
+        snprintf(lab, sizeof lab, "L:%s", class_name(&d, mf[0].label[i], a, sizeof a));
+        text_draw(px, PH, PW, 4, y0 + 28, lab, 1, black);
+        dataset_get_float(&d, mf[0].index[i], x, NULL, NULL);
+        for (int k = -1; k < nf; k++) {
+            if (k < 0) render_image(tile, x, C, H, W, 1);
+            else {
+                memcpy(mn, mf[k].maps + (size_t)i * H * W, sizeof(float) * (size_t)H * W);
+                normalise_map(mn, (int64_t)H * W);
+                render_heatmap(tile, mn, H, W);
+            }
+            int x0 = left + gap + (k + 1) * (ts + gap);
+            for (int y = 0; y < ts; y++)
+                for (int xx = 0; xx < ts; xx++)
+                    memcpy(px + ((size_t)(y0 + y) * PW + x0 + xx) * 3, tile + ((size_t)(y / s) * W + xx / s) * 3, 3);
+        }
+    }
+    int rc = png_write(out, px, PH, PW, 3, NULL);
+    if (rc != 0) fprintf(stderr, "nicex: compare-maps: %s\n", nx_error_msg());
+    else printf("wrote %s (%d images x %d methods)\n", out, N, nf);
+    free(px), free(tile), free(x), free(mn);
+    for (int k = 0; k < nf; k++) maps_free(&mf[k]);
+    free(mf);
+    dataset_free(&d);
+    return rc ? 1 : 0;
+}

@@ -11,6 +11,7 @@ static const Command commands[] = {
     {"nice", "NICE masks: nice train | nice explain | nice compress", cmd_nice},
     {"rtis", "RTIS masking model: rtis train | rtis eval | rtis explain", cmd_rtis},
     {"explain", "explain a classifier's predictions: --method saliency, cam, gradcam, ig, mask, igos, nice, rtis, random, intensity", cmd_explain},
+    {"compare-maps", "one grid of several maps.safetensors (rows images, columns methods)", cmd_compare_maps},
     {"help", "print this help", cmd_help},
 };
 
@@ -18,7 +19,7 @@ int cmd_help(int argc, char **argv) {
     (void)argc, (void)argv;
     printf("usage: nicex <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        printf("  %-10s %s\n", commands[i].name, commands[i].help);
+        printf("  %-13s %s\n", commands[i].name, commands[i].help);
     printf("\n'nicex <command> --help' describes a command's options.\n");
     return 0;
 }

@@ -22,6 +22,7 @@
     X(models)     \
     X(nice)       \
     X(rtis)       \
+    X(baselines)  \
     X(cuda)
 
 #define DECLARE(name) Suite *suite_##name(void) __attribute__((weak));
