@@ -134,6 +134,12 @@ typedef struct {
     const char *map;      /* "log_alpha" (default: continuous, ranks every pixel) | "mask" (the test-time z) */
 } NiceMethodOpts;
 
+/* ---- RTIS through the same interface (baselines/rtis_method.c) ------------ */
+typedef struct {
+    BaselineCommon common;
+    const char *rtis;     /* RTIS file (nicex rtis train); NULL: the shipped LeNet5 model */
+} RtisMethodOpts;
+
 int baseline_saliency(float *maps, float *native, Model *m, const Tensor *x, const int32_t *target, const SaliencyOpts *o);
 int baseline_cam(float *maps, float *native, Model *m, const Tensor *x, const int32_t *target, const CamOpts *o);
 int baseline_gradcam(float *maps, float *native, Model *m, const Tensor *x, const int32_t *target, const GradCamOpts *o);
@@ -143,6 +149,7 @@ int baseline_igos(float *maps, float *native, Model *m, const Tensor *x, const i
 int baseline_random(float *maps, float *native, Model *m, const Tensor *x, const int32_t *target, const ControlOpts *o);
 int baseline_intensity(float *maps, float *native, Model *m, const Tensor *x, const int32_t *target, const ControlOpts *o);
 int baseline_nice(float *maps, float *native, Model *m, const Tensor *x, const int32_t *target, const NiceMethodOpts *o);
+int baseline_rtis(float *maps, float *native, Model *m, const Tensor *x, const int32_t *target, const RtisMethodOpts *o);
 
 /* Defaults for an input of side `side` (the reference constants, scaled as docs/baselines.md says). */
 void saliency_defaults(SaliencyOpts *o, int side);
@@ -153,6 +160,7 @@ void mask_defaults(MaskOpts *o, int side);
 void igos_defaults(IgosOpts *o, int side);
 void control_defaults(ControlOpts *o, int side);
 void nice_method_defaults(NiceMethodOpts *o, int side);
+void rtis_method_defaults(RtisMethodOpts *o, int side);
 
 /* ---- the method table ---------------------------------------------------- */
 typedef enum { BO_INT, BO_FLOAT, BO_CHOICE, BO_STR, BO_BOOL } BaselineOptType;
@@ -186,7 +194,8 @@ typedef struct BaselineMethod {
 
 /* The entries (baselines/<method>.c). */
 extern const BaselineMethod baseline_method_saliency, baseline_method_cam, baseline_method_gradcam, baseline_method_ig,
-    baseline_method_mask, baseline_method_igos, baseline_method_nice, baseline_method_random, baseline_method_intensity;
+    baseline_method_mask, baseline_method_igos, baseline_method_nice, baseline_method_rtis, baseline_method_random,
+    baseline_method_intensity;
 /* NULL-terminated, in the order --help lists them. */
 extern const BaselineMethod *const baseline_methods[];
 const BaselineMethod *baseline_find(const char *name);

@@ -15,7 +15,7 @@
 const BaselineMethod *const baseline_methods[] = {
     &baseline_method_saliency, &baseline_method_cam,  &baseline_method_gradcam,
     &baseline_method_ig,       &baseline_method_mask, &baseline_method_igos,
-    &baseline_method_nice,     &baseline_method_random, &baseline_method_intensity,
+    &baseline_method_nice,     &baseline_method_rtis,   &baseline_method_random, &baseline_method_intensity,
     NULL,
 };
 

@@ -26,6 +26,8 @@ void interrupt_install(bool defer);
 void interrupt_set_note(const char *text);
 const char *interrupt_signal_name(int sig);
 extern volatile sig_atomic_t interrupt_pending;
+int cmd_rtis(int argc, char **argv);
+int rtis_explain_cmd(int argc, char **argv); /* nicex explain --method rtis */
 int cmd_compare_maps(int argc, char **argv);
 
 #endif

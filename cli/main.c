@@ -10,7 +10,8 @@ static const Command commands[] = {
     {"summary", "print a model's layers, output shapes, parameters and FLOPs", cmd_summary},
     {"nice", "NICE masks: nice train | nice explain | nice compress", cmd_nice},
     {"convert", "rewrite a safetensors file with F16, BF16 or F32 floats", cmd_convert},
-    {"explain", "explain a classifier's predictions: --method saliency, cam, gradcam, ig, mask, igos, nice, random, intensity", cmd_explain},
+    {"rtis", "RTIS masking model: rtis train | rtis eval | rtis explain", cmd_rtis},
+    {"explain", "explain a classifier's predictions: --method saliency, cam, gradcam, ig, mask, igos, nice, rtis, random, intensity", cmd_explain},
     {"compare-maps", "one grid of several maps.safetensors (rows images, columns methods)", cmd_compare_maps},
     {"help", "print this help", cmd_help},
 };

@@ -24,8 +24,9 @@ static Tensor *lenet5_forward(Model *m, Tensor *x) {
     x = relu_forward("relu2", conv2d_forward(&n->conv2, x));
     m->features = x; /* (N, 50, 8, 8): the last conv block */
     m->stages[0] = x;
-    m->n_stages = 1;
     x = maxpool2d_forward("pool2", x, 2, 2, 0);
+    m->stages[1] = x; /* (N, 50, 4, 4): the deepest map (RTIS's encoder) */
+    m->n_stages = 2;
     x = nx_flatten(x);
     x = relu_forward("relu3", linear_forward(&n->fc1, x));
     return linear_forward(&n->fc2, x);

@@ -24,6 +24,7 @@
     X(nice)       \
     X(badinput)   \
     X(natural)    \
+    X(rtis)       \
     X(baselines)  \
     X(cuda)
 

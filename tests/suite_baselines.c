@@ -402,6 +402,7 @@ START_TEST(test_classifier_state_untouched) {
     for (int k = 0; baseline_methods[k]; k++) {
         const BaselineMethod *bm = baseline_methods[k];
         if (strcmp(bm->name, "nice") == 0) continue; /* its generator takes 1x28x28; the LeNet5 CLI test runs it */
+        if (strcmp(bm->name, "rtis") == 0) continue; /* needs a masking model trained for this classifier: suite_rtis */
         void *o = nx_calloc(1, bm->opts_size);
         bm->defaults(o, H);
         for (int s = 0; s < 4; s++)
@@ -580,7 +581,7 @@ START_TEST(test_cli_lenet5_every_method) {
         ck_assert_msg(access(path, R_OK) == 0, "%s missing", path);
         n_ok++;
     }
-    ck_assert_int_eq(n_ok, 8);
+    ck_assert_int_eq(n_ok, 9); /* every method but cam (rtis with the shipped RTIS model) */
     /* bad values: one line, exit 2 */
     const char *bad[] = {"--method ig --steps -3", "--method igos --mask-size 5", "--method mask --mask-size 6",
                          "--method nosuch", "--method ig --rule simpson", "--method igos --iters x", "--method saliency --n 0"};
@@ -647,6 +648,7 @@ START_TEST(test_cli_resnet18_folder) {
     for (int k = 0; baseline_methods[k]; k++) {
         const char *name = baseline_methods[k]->name;
         if (strcmp(name, "nice") == 0) continue; /* no generator for this model */
+        if (strcmp(name, "rtis") == 0) continue; /* no masking model for it: suite_rtis trains one at 224 */
         char args[1600], out[700];
         snprintf(out, sizeof out, "%s/out_%s", dir, name);
         snprintf(args, sizeof args, "--method %s %s --data folder:%s/imgs --image-size 32 --n 2 --out %s", name,
