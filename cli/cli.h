@@ -14,5 +14,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_nice(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 
 #endif
