@@ -21,6 +21,7 @@
     X(data)       \
     X(models)     \
     X(nice)       \
+    X(eval)       \
     X(cuda)
 
 #define DECLARE(name) Suite *suite_##name(void) __attribute__((weak));
