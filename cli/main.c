@@ -9,7 +9,7 @@ static const Command commands[] = {
     {"eval", "accuracy of a checkpoint on a dataset", cmd_eval},
     {"summary", "print a model's layers, output shapes, parameters and FLOPs", cmd_summary},
     {"nice", "NICE masks: nice train | nice explain | nice compress", cmd_nice},
-    {"explain", "explain a classifier's predictions (--method nice)", cmd_explain},
+    {"explain", "explain a classifier's predictions: --method saliency, cam, gradcam, ig, mask, igos, nice, random, intensity", cmd_explain},
     {"metrics", "score maps: deletion | insertion | randomise | compress | localise | timing", cmd_metrics},
     {"data", "generated datasets: data cluttered (localisation ground truth)", cmd_data},
     {"help", "print this help", cmd_help},

@@ -1,4 +1,4 @@
-/* nice.c: `nicex nice train | explain | compress` and `nicex explain --method nice`. */
+/* nice.c: `nicex nice train | explain | compress` (`nicex explain --method nice` is in cli/explain.c). */
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "data/image.h"
@@ -354,22 +354,4 @@ int cmd_nice(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "compress") == 0) return nice_compress_cmd(argc - 1, argv + 1);
     fprintf(stderr, "usage: nicex nice train | explain | compress [options] (each takes --help)\n");
     return argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) ? 0 : 2;
-}
-
-int cmd_explain(int argc, char **argv) {
-    /* nicex explain --method nice [...]: the other methods arrive with baselines/ */
-    const char *method = "nice";
-    int k = 0;
-    char *rest[64];
-    rest[k++] = argv[0];
-    for (int i = 1; i < argc && k < 63; i++) {
-        if (strcmp(argv[i], "--method") == 0 && i + 1 < argc) method = argv[++i];
-        else if (strncmp(argv[i], "--method=", 9) == 0) method = argv[i] + 9;
-        else rest[k++] = argv[i];
-    }
-    if (strcmp(method, "nice") != 0) {
-        fprintf(stderr, "nicex: explain: unknown method '%s' (available: nice)\n", method);
-        return 2;
-    }
-    return nice_explain_cmd(k, rest);
 }
