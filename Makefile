@@ -9,6 +9,9 @@
 #   make bench-train  one LeNet5 epoch against PyTorch CPU -> bench/results/train-cpu.md
 #   make bench-nice-lambda  the lambda1 sweep of NICE on Fashion-MNIST -> bench/results/nice-*.md
 #   make demo         the README's demo: NICE explains the shipped LeNet5 -> demo/
+#   make bench-table2 | bench-fig6 | bench-fig9 | bench-igos | bench-localise
+#                     the papers' tables on nicex -> bench/results/*.md + .png
+#                     (DATA=, MODEL=, GEN=, N=, SLOW_N=, DEVICE=; docs/paper-tables.md)
 #
 # Objects go to build/ (build-san/ for sanitize); header dependencies are tracked.
 
@@ -107,6 +110,35 @@ bench-train: deps-torch $(BIN)
 
 bench-nice-lambda: deps $(BIN)
 	sh bench/nice_lambda.sh bench/results
+
+# ---- the papers' tables and figures (bench/eval.py; docs/paper-tables.md, docs/eval.md) ----
+DATA ?= fashion-mnist
+MODEL ?= models/lenet5-fashion-mnist.safetensors
+GEN ?=
+N ?= 300
+SLOW_N ?= 10
+DEVICE ?= cpu
+REPEATS ?= 3
+BENCH_EVAL = /usr/bin/env python3 bench/eval.py --data $(DATA) --model $(MODEL) --n $(N) --slow-n $(SLOW_N) --device $(DEVICE) $(if $(GEN),--gen $(GEN))
+BENCH_CMD = NX_BENCH_CMD="make $@ DATA=$(DATA) MODEL=$(MODEL) N=$(N) SLOW_N=$(SLOW_N) DEVICE=$(DEVICE)$(if $(GEN), GEN=$(GEN))"
+CLUTTER_DIR ?= bench/work/cluttered48
+CLUTTER_MODEL ?= models/lenet5-cluttered48.safetensors
+CLUTTER_GEN ?= models/nice-lenet5-cluttered48.safetensors
+.PHONY: bench-table2 bench-fig6 bench-fig9 bench-igos bench-localise bench-eval
+bench-table2: deps-torch $(BIN)
+	$(BENCH_CMD) $(BENCH_EVAL) --repeats $(REPEATS) table2
+bench-fig6: deps-torch $(BIN)
+	$(BENCH_CMD) $(BENCH_EVAL) fig6
+bench-fig9: deps-torch $(BIN)
+	$(BENCH_CMD) $(BENCH_EVAL) fig9
+bench-igos: deps-torch $(BIN)
+	$(BENCH_CMD) $(BENCH_EVAL) igos
+# the cluttered test set is regenerated (seed 0, same recipe as the shipped model's) when missing
+bench-localise: deps-torch $(BIN)
+	@test -f $(CLUTTER_DIR)/t10k-masks-idx3-ubyte || $(BIN) data cluttered --out $(CLUTTER_DIR) --n 30000 --n-test 2000 --seed 0
+	NX_BENCH_CMD="make $@ N=$(N) SLOW_N=$(SLOW_N) DEVICE=$(DEVICE)" /usr/bin/env python3 bench/eval.py --data fashion-mnist:$(CLUTTER_DIR) \
+	  --model $(CLUTTER_MODEL) --gen $(CLUTTER_GEN) --side 48 --n $(N) --slow-n $(SLOW_N) --device $(DEVICE) localise
+bench-eval: bench-fig6 bench-fig9 bench-igos bench-localise bench-table2
 
 clean:
 	rm -rf build build-cuda build-san bin
