@@ -28,6 +28,15 @@ import sys
 METHODS = ["saliency", "cam", "gradcam", "ig", "mask", "igos", "rtis", "nice", "random", "intensity"]
 SLOW = {"mask", "igos"}  # seconds per image on a CPU: these get --slow-n images
 FALLBACK = {"random", "intensity", "nice"}  # bench/fallback_maps.py can write these if explain cannot
+COLOURS = {"saliency": "#9400d3", "cam": "#8b4513", "gradcam": "#009e73", "ig": "#56b4e9", "mask": "#e69f00",
+           "igos": "#c8b400", "rtis": "#ff69b4", "nice": "#0050c8", "random": "#e51e10", "intensity": "#000000",
+           "downsample": "#808080"}
+
+
+def lc(m):
+    return "lc rgb '%s'" % COLOURS.get(m, "#444444") + (" dt 2" if m == "downsample" else "")
+
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -196,11 +205,11 @@ def fig6(b):
     dat = "".join("%d %s\n" % (k, " ".join("%.4f %.4f" % (s[1][i], s[2][i]) for s in series)) for i, k in enumerate(ks))
     if rand_row:
         dat = "".join(line + " %.4f\n" % rand_row[1][i] for i, line in enumerate(dat.splitlines()))
-    top = ["'fig6.dat' u 1:%d w lp pt 7 t '%s'" % (2 + 2 * j, sr[0]) for j, sr in enumerate(series)]
-    bot = ["'fig6.dat' u 1:%d w lp pt 7 t '%s'" % (3 + 2 * j, sr[0]) for j, sr in enumerate(series)]
+    top = ["'fig6.dat' u 1:%d w lp pt 7 %s t '%s'" % (2 + 2 * j, lc(sr[0]), sr[0]) for j, sr in enumerate(series)]
+    bot = ["'fig6.dat' u 1:%d w lp pt 7 %s t '%s'" % (3 + 2 * j, lc(sr[0]), sr[0]) for j, sr in enumerate(series)]
     if rand_row:
         for lst in (top, bot):
-            lst.append("'fig6.dat' u 1:%d w l lc rgb 'black' lw 3 dt 2 t 'random pixels'" % (2 + 2 * len(series)))
+            lst.append("'fig6.dat' u 1:%d w l lc rgb 'gray50' lw 3 dt 2 t 'random pixels'" % (2 + 2 * len(series)))
     b.plot("fig6-randomise", "set multiplot layout 1,2 title 'Post-hoc randomisation (%s, %s)'\nset xlabel 'K: %% of pixels replaced by noise'\n"
            "set ylabel 'accuracy'\nset yrange [0:1]\nset grid\nset key top right font ',8'\nset title 'top K%% by the map (lower is better)'\nplot %s\n"
            "set title 'bottom K%% by the map (higher is better)'\nplot %s\nunset multiplot" % (b.a.data, os.path.basename(b.a.model), ", ".join(top), ", ".join(bot)),
@@ -245,8 +254,8 @@ def fig9(b):
     series = rows + ([("downsample", base_n, "", 0, base)] if base else [])
     dat = "".join("%d %s\n" % (k, " ".join("%.2f %.4f" % (s[4][i]["mean_bytes"], s[4][i]["accuracy"]) for s in series))
                   for i, k in enumerate(blocks))
-    pa = ", ".join("'fig9.dat' u 1:%d w lp pt 7 t '%s'" % (3 + 2 * j, s[0]) for j, s in enumerate(series))
-    pb = ", ".join("'fig9.dat' u 1:%d w lp pt 7 t '%s'" % (2 + 2 * j, s[0]) for j, s in enumerate(series))
+    pa = ", ".join("'fig9.dat' u 1:%d w lp pt 7 %s t '%s'" % (3 + 2 * j, lc(s[0]), s[0]) for j, s in enumerate(series))
+    pb = ", ".join("'fig9.dat' u 1:%d w lp pt 7 %s t '%s'" % (2 + 2 * j, lc(s[0]), s[0]) for j, s in enumerate(series))
     b.plot("fig9-compress", "set multiplot layout 1,2 title 'Compression (%s, %s)'\nset logscale x 2\nset grid\nset xlabel 'block size b'\n"
            "set ylabel 'accuracy'\nset key bottom left font ',8'\nplot %s\nset ylabel 'mean PNG bytes'\nset key top right font ',8'\nplot %s\nunset multiplot"
            % (b.a.data, os.path.basename(b.a.model), pa, pb), {"fig9.dat": dat})
@@ -300,8 +309,8 @@ def igos(b):
     for j, (m, dx, dy, ix, iy) in enumerate(cs):
         data["del_%s.dat" % m] = "".join("%.5f %.5f\n" % v for v in zip(dx, dy))
         data["ins_%s.dat" % m] = "".join("%.5f %.5f\n" % v for v in zip(ix, iy))
-        pd.append("'del_%s.dat' w l lw 2 t '%s'" % (m, m))
-        pi.append("'ins_%s.dat' w l lw 2 t '%s'" % (m, m))
+        pd.append("'del_%s.dat' w l lw 2 %s t '%s'" % (m, lc(m), m))
+        pi.append("'ins_%s.dat' w l lw 2 %s t '%s'" % (m, lc(m), m))
     if cs:
         b.plot("igos-deletion-insertion", "set multiplot layout 1,2 title 'Mean curves at %dx%d, protocol %s (%s)'\nset grid\nset xlabel 'fraction of pixels'\n"
                "set ylabel 'softmax of the clean prediction'\nset yrange [0:1]\nset title 'deletion'\nset key top right font ',8'\nplot %s\n"

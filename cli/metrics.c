@@ -17,6 +17,7 @@
 #include "eval/randomise.h"
 #include "eval/timing.h"
 #include "layers/checkpoint.h"
+#include "nice/train.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -325,6 +326,15 @@ static const char *nice_mask(float *z, const MapsFile *m) {
         return "NICE's test-time mask (the map, in [0, 1])";
     }
     HardConcrete hc = hc_default();
+    const char *gen = maps_meta(m, "gen"); /* nicex explain --method nice: the generator's own gate settings */
+    Generator g;
+    Model gm;
+    NiceConfig nc;
+    if (gen && nice_load(gen, &g, &gm, &nc, NX_CPU) == 0) {
+        hc = nc.hc;
+        generator_free(&g);
+        model_free(&gm);
+    }
     const char *tm = maps_meta(m, "test_mask");
     if (tm && strcmp(tm, "l0") == 0) hc.test_mask = NICE_TEST_L0;
     const char *beta = maps_meta(m, "beta");
