@@ -11,7 +11,7 @@
 #   make demo         the README's demo: NICE explains the shipped LeNet5 -> demo/
 #   make bench-table2 | bench-fig6 | bench-fig9 | bench-igos | bench-localise
 #                     the papers' tables on nicex -> bench/results/*.md + .png
-#                     (DATA=, MODEL=, GEN=, N=, SLOW_N=, DEVICE=; docs/paper-tables.md)
+#                     (DATA=, MODEL=, GEN=, N=, SLOW_N=, DEVICE=, VENV=; docs/paper-tables.md)
 #
 # Objects go to build/ (build-san/ for sanitize); header dependencies are tracked.
 
@@ -119,6 +119,7 @@ N ?= 300
 SLOW_N ?= 10
 DEVICE ?= cpu
 REPEATS ?= 3
+VENV ?= .venv-bench
 BENCH_EVAL = /usr/bin/env python3 bench/eval.py --data $(DATA) --model $(MODEL) --n $(N) --slow-n $(SLOW_N) --device $(DEVICE) $(if $(GEN),--gen $(GEN))
 BENCH_CMD = NX_BENCH_CMD="make $@ DATA=$(DATA) MODEL=$(MODEL) N=$(N) SLOW_N=$(SLOW_N) DEVICE=$(DEVICE)$(if $(GEN), GEN=$(GEN))"
 CLUTTER_DIR ?= bench/work/cluttered48
@@ -126,7 +127,7 @@ CLUTTER_MODEL ?= models/lenet5-cluttered48.safetensors
 CLUTTER_GEN ?= models/nice-lenet5-cluttered48.safetensors
 .PHONY: bench-table2 bench-fig6 bench-fig9 bench-igos bench-localise bench-eval
 bench-table2: deps-torch $(BIN)
-	$(BENCH_CMD) $(BENCH_EVAL) --repeats $(REPEATS) table2
+	$(BENCH_CMD) $(BENCH_EVAL) --repeats $(REPEATS) --venv $(VENV) table2
 bench-fig6: deps-torch $(BIN)
 	$(BENCH_CMD) $(BENCH_EVAL) fig6
 bench-fig9: deps-torch $(BIN)

@@ -29,7 +29,7 @@ METHODS = ["saliency", "cam", "gradcam", "ig", "mask", "igos", "rtis", "nice", "
 SLOW = {"mask", "igos"}  # seconds per image on a CPU: these get --slow-n images
 FALLBACK = {"random", "intensity", "nice"}  # bench/fallback_maps.py can write these if explain cannot
 COLOURS = {"saliency": "#9400d3", "cam": "#8b4513", "gradcam": "#009e73", "ig": "#56b4e9", "mask": "#e69f00",
-           "igos": "#c8b400", "rtis": "#ff69b4", "nice": "#0050c8", "random": "#e51e10", "intensity": "#000000",
+           "igos": "#cc79a7", "rtis": "#ff69b4", "nice": "#0050c8", "random": "#e51e10", "intensity": "#000000",
            "downsample": "#808080"}
 
 
@@ -91,6 +91,8 @@ class Bench:
         path = os.path.join(d, "maps.safetensors")
         if os.path.exists(path):
             return path
+        if method in self.skipped:
+            return None
         cmd = [self.nicex, "explain", "--method", method, "--classifier", self.a.model, "--data", self.a.data,
                "--split", "test", "--n", str(n), "--seed", str(self.a.seed), "--device", self.a.device, "--out", d]
         if method == "nice" and self.a.gen:
