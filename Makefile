@@ -120,14 +120,19 @@ SLOW_N ?= 10
 DEVICE ?= cpu
 REPEATS ?= 3
 VENV ?= .venv-bench
+TIME_N ?= 100
+TIME_SLOW_N ?= 3
 BENCH_EVAL = /usr/bin/env python3 bench/eval.py --data $(DATA) --model $(MODEL) --n $(N) --slow-n $(SLOW_N) --device $(DEVICE) $(if $(GEN),--gen $(GEN))
-BENCH_CMD = NX_BENCH_CMD="make $@ DATA=$(DATA) MODEL=$(MODEL) N=$(N) SLOW_N=$(SLOW_N) DEVICE=$(DEVICE)$(if $(GEN), GEN=$(GEN))"
+nx_empty :=
+nx_space := $(nx_empty) $(nx_empty)
+BENCH_CMD = NX_BENCH_CMD="make $@ DATA=$(DATA) MODEL=$(MODEL) N=$(N) SLOW_N=$(SLOW_N) DEVICE=$(DEVICE)$(if $(GEN), GEN=$(GEN))$(BENCH_EXTRA)"
 CLUTTER_DIR ?= bench/work/cluttered48
 CLUTTER_MODEL ?= models/lenet5-cluttered48.safetensors
 CLUTTER_GEN ?= models/nice-lenet5-cluttered48.safetensors
 .PHONY: bench-table2 bench-fig6 bench-fig9 bench-igos bench-localise bench-eval
+bench-table2: BENCH_EXTRA = $(nx_space)TIME_N=$(TIME_N) TIME_SLOW_N=$(TIME_SLOW_N) REPEATS=$(REPEATS) VENV=$(VENV)
 bench-table2: deps-torch $(BIN)
-	$(BENCH_CMD) $(BENCH_EVAL) --repeats $(REPEATS) --venv $(VENV) table2
+	$(BENCH_CMD) $(BENCH_EVAL) --n $(TIME_N) --slow-n $(TIME_SLOW_N) --repeats $(REPEATS) --venv $(VENV) table2
 bench-fig6: deps-torch $(BIN)
 	$(BENCH_CMD) $(BENCH_EVAL) fig6
 bench-fig9: deps-torch $(BIN)
