@@ -105,7 +105,7 @@ def main():
         from pytorch_grad_cam import GradCAM
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
         cam_obj = GradCAM(model=model, target_layers=[model.relu2])
-        gc_lib = "pytorch_grad_cam.GradCAM %s (relu2)" % getattr(pytorch_grad_cam, "__version__", "")
+        gc_lib = "pytorch_grad_cam.GradCAM (relu2)"
 
         def gradcam(xb, tb):
             return cam_obj(input_tensor=xb, targets=[ClassifierOutputTarget(int(t)) for t in tb])
