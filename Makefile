@@ -51,6 +51,9 @@ LIB = $(BUILD)/libnicex.a
 BIN = bin/nicex
 TEST_BIN = $(BUILD)/run_tests
 
+# Bench programs: built by `make test` too, so a refactor that breaks one fails CI.
+BENCH_BINS = $(BUILD)/bench_ops $(BUILD)/bench_gpu
+
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
 .PHONY: all lib test sanitize deps deps-torch golden bench-ops bench-train bench-nice-lambda demo clean
@@ -84,7 +87,7 @@ deps-torch:
 
 # CK_DEFAULT_TIMEOUT: Check's 4 s default is too short for the model suites.
 test: deps
-	@$(MAKE) --no-print-directory $(TEST_BIN) $(BIN)
+	@$(MAKE) --no-print-directory $(TEST_BIN) $(BIN) $(BENCH_BINS)
 	CK_DEFAULT_TIMEOUT=120 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(TEST_BIN)
 
 sanitize: deps
@@ -145,6 +148,46 @@ bench-localise: deps-torch $(BIN)
 	NX_BENCH_CMD="make $@ N=$(N) SLOW_N=$(SLOW_N) DEVICE=$(DEVICE)" /usr/bin/env python3 bench/eval.py --data fashion-mnist:$(CLUTTER_DIR) \
 	  --model $(CLUTTER_MODEL) --gen $(CLUTTER_GEN) --side 48 --n $(N) --slow-n $(SLOW_N) --device $(DEVICE) localise
 bench-eval: bench-fig6 bench-fig9 bench-igos bench-localise bench-table2
+
+# ---- the GPU check (issue 15, docs/gpu.md) ----------------------------------
+#   make gpu-build   build-gpu/: nicex, run_tests and bench_gpu for sm_90 with the
+#                    CUDA runtime static, then .gpu-carry/: those binaries
+#                    stripped, the shared libraries they need beyond glibc and
+#                    cuBLAS, and Fashion-MNIST (scripts/gpu-carry.sh)
+#   make gpu-check   gpu-build, then scripts/gpu-check.sh gpu-check-out (without a
+#                    GPU: the dry mode, every CUDA part skipped with a notice)
+#   make bench-gpu   nicex vs PyTorch on this machine's GPU -> bench/results/gpu.md
+# No libcublas_static.a ships with this CUDA 13 toolkit: cuBLAS stays shared
+# and comes from the device's own CUDA 13 (gpu-check.sh finds it).
+GPU_BUILD = build-gpu
+GPU_CARRY = .gpu-carry
+GPU_CUDA_HOME = $(patsubst %/bin/nvcc,%,$(NVCC))
+GPU_LDLIBS = -fopenmp -Wl,-Bstatic -lpng16 -ljpeg -lz -Wl,-Bdynamic -lm -lpthread -L$(GPU_CUDA_HOME)/lib64 \
+  -lcublas -lcublasLt -lcudart_static -ldl -lrt -Wl,-Bstatic -lstdc++ -Wl,-Bdynamic
+GPU_CHECK_LIBS = -Wl,-Bstatic -lcheck_pic -lsubunit -Wl,-Bdynamic -lrt -lm
+.PHONY: gpu-build gpu-check bench-gpu gpu-clean
+
+gpu-build: deps
+	@test -n "$(NVCC)" || { echo "make gpu-build: needs nvcc (CUDA 13) on PATH or in /usr/local/cuda" >&2; exit 2; }
+	@$(MAKE) --no-print-directory CUDA=1 BUILD=$(GPU_BUILD) BIN=$(GPU_BUILD)/nicex OPT="-O3 -march=x86-64-v3" \
+	  LDLIBS="$(GPU_LDLIBS)" CHECK_LIBS="$(GPU_CHECK_LIBS)" \
+	  $(GPU_BUILD)/nicex $(GPU_BUILD)/run_tests $(GPU_BUILD)/bench_gpu
+	sh scripts/gpu-carry.sh $(GPU_BUILD) $(GPU_CARRY)
+
+gpu-check: gpu-build
+	bash scripts/gpu-check.sh gpu-check-out
+
+$(BUILD)/bench_gpu: $(BUILD)/bench/bench_gpu.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# The device has no Debian packages: bench_gpu.py runs on its own python3 and
+# torch; the nicex side runs the carried binaries (or build-gpu/ here).
+bench-gpu:
+	PYTHONUNBUFFERED=1 python3 bench/bench_gpu.py --bin $${NX_GPU_BIN:-$(GPU_CARRY)} \
+	  --data $${NX_GPU_DATA:-$(GPU_CARRY)/fashion-mnist} --out $${NX_GPU_BENCH_OUT:-bench/results/gpu.md}
+
+gpu-clean:
+	rm -rf $(GPU_BUILD) $(GPU_CARRY) gpu-check-out
 
 clean:
 	rm -rf build build-cuda build-san bin

@@ -35,7 +35,7 @@ typedef struct {
 typedef struct {
     const char *name;
     int N, C, H, W, O, K, stride, pad, groups;
-} ConvShape;
+} BenchConv;
 
 static const GemmShape g_gemm[] = {
     {"sgemm.256", 256, 256, 256, 0, 0},       {"sgemm.1024", 1024, 1024, 1024, 0, 0},
@@ -43,7 +43,7 @@ static const GemmShape g_gemm[] = {
     {"sgemm.1024.nt", 1024, 1024, 1024, 0, 1}, {"sgemm.lenet_fc1", 100, 500, 800, 0, 1},
 };
 
-static const ConvShape g_conv[] = {
+static const BenchConv g_conv[] = {
     /* LeNet5 (MNIST, batch 100) */
     {"lenet5.conv1", 100, 1, 28, 28, 20, 5, 1, 0, 1},
     {"lenet5.conv2", 100, 20, 12, 12, 50, 5, 1, 0, 1},
@@ -122,7 +122,7 @@ static void bench_gemm(const GemmShape *g, int reps, bool run) {
     free(A), free(B), free(C), free(t);
 }
 
-static void bench_conv(const ConvShape *c, int reps, bool run) {
+static void bench_conv(const BenchConv *c, int reps, bool run) {
     int OH = conv_out_size(c->H, c->K, c->stride, c->pad), OW = conv_out_size(c->W, c->K, c->stride, c->pad);
     double flops = 3.0 * 2.0 * c->N * c->O * (c->C / c->groups) * c->K * c->K * OH * OW;
     printf("conv name=%s N=%d C=%d H=%d W=%d O=%d K=%d stride=%d pad=%d groups=%d flops=%.0f", c->name, c->N, c->C,

@@ -31,7 +31,7 @@ int cmd_train(int argc, char **argv) {
     int epochs = 10, batch = 100, step_size = 5, image_size = 0, limit = 0;
     float lr = 1e-3f, momentum = 0.9f, wd = 0.0f, gamma = 0.1f;
     uint64_t seed = 0;
-    bool augment = false, json = false;
+    bool augment = false, json = false, report_memory = false;
     const Opt opts[] = {
         {"model", OPT_STR, &model_name, "lenet5 | vgg11 | resnet18 | resnet18-cifar (default lenet5)"},
         {"data", OPT_STR, &data, "fashion-mnist | mnist:DIR | cifar10:DIR | folder:DIR (default fashion-mnist)"},
@@ -52,6 +52,8 @@ int cmd_train(int argc, char **argv) {
         {"out", OPT_STR, &out, "checkpoint path (default model.safetensors; state in <out>.state)"},
         {"resume", OPT_STR, &resume, "continue from this checkpoint and its .state file"},
         {"json", OPT_FLAG, &json, "print a JSON summary at the end"},
+        {"report-memory", OPT_FLAG, &report_memory,
+         "report the device allocations of each phase and the step arena's high-water mark (none after step 1)"},
     };
     int rc = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0],
                         "usage: nicex train [--model M] [--data D] [options]");
@@ -125,6 +127,13 @@ int cmd_train(int argc, char **argv) {
     int32_t *pred = nx_malloc(sizeof(int32_t) * (size_t)batch);
     EvalResult ev = {0};
     double train_loss = 0, train_acc = 0, total_seconds = 0;
+    /* --report-memory: device_malloc counts on dev at the start of step 2 (the
+     * first step and the arena's consolidation done), at the end of the first
+     * epoch's training, after its evaluation, and at the end. */
+    int64_t mem_at[4] = {-1, -1, -1, -1};
+    const int first_epoch = st.epoch; /* st.epoch advances as epochs end */
+    double *epoch_sec = nx_calloc((size_t)epochs, sizeof(double));
+    double *epoch_acc = nx_calloc((size_t)epochs, sizeof(double));
     for (int epoch = st.epoch; epoch < epochs; epoch++) {
         optim_schedule(opt, &sched, epoch);
         model_set_training(&m, true);
@@ -138,6 +147,7 @@ int cmd_train(int argc, char **argv) {
         Batch b;
         while (loader_next(&loader, &b)) {
             nx_step_reset();
+            if (epoch == first_epoch && b.batch == 1) mem_at[0] = device_malloc_count(dev);
             Tensor *x = batch_to_device(b.x, b.n, b.c, b.h, b.w, dev);
             Tensor *logits = model_forward(&m, x);
             Tensor *loss = nx_cross_entropy(logits, labels_to_device(b.y, b.n, dev));
@@ -161,7 +171,10 @@ int cmd_train(int argc, char **argv) {
         total_seconds += seconds;
         train_loss = loss_sum / (double)seen;
         train_acc = correct / (double)seen;
+        if (epoch == first_epoch) mem_at[1] = device_malloc_count(dev);
         ev = eval_classifier(&m, &test, batch > 500 ? batch : 500, NULL, NULL);
+        if (epoch == first_epoch) mem_at[2] = device_malloc_count(dev);
+        epoch_sec[epoch] = seconds, epoch_acc[epoch] = ev.accuracy;
         st.epoch = epoch + 1;
         st.steps = opt->steps;
         st.rng_offset = rng_offset();
@@ -178,11 +191,41 @@ int cmd_train(int argc, char **argv) {
                    seen / seconds);
         fflush(stdout);
     }
-    if (json)
-        printf("{\"model\": \"%s\", \"data\": \"%s\", \"epochs\": %d, \"train_loss\": %.6f, \"train_accuracy\": %.6f, "
-               "\"test_accuracy\": %.6f, \"test_loss\": %.6f, \"seconds\": %.3f, \"checkpoint\": \"%s\"}\n",
-               model_name, data, epochs, train_loss, train_acc, ev.accuracy, ev.loss, total_seconds, out);
-    else printf("test accuracy %.2f%%, checkpoint %s\n", 100 * ev.accuracy, out);
+    mem_at[3] = device_malloc_count(dev);
+    if (mem_at[0] < 0) mem_at[0] = mem_at[1]; /* one step per epoch: no step 2 */
+    /* allocations: in step 1 (with the consolidation), steps 2.. of the first
+     * epoch, its evaluation, and every later epoch (training + evaluation) */
+    int64_t mem[4] = {mem_at[0], mem_at[1] - mem_at[0], mem_at[2] - mem_at[1], mem_at[3] - mem_at[2]};
+    const Arena *ar = step_arena(dev);
+    if (report_memory && !json)
+        printf("memory (%s): %lld allocations in step 1, %lld in the rest of epoch %d's training, %lld in its "
+               "evaluation, %lld in the later epochs; step arena high water %.1f MiB (capacity %.1f MiB, %d "
+               "allocations), workspace %.1f MiB: %s\n",
+               device_name(dev), (long long)mem[0], (long long)mem[1], first_epoch + 1, (long long)mem[2],
+               (long long)mem[3], ar->high_water / 1048576.0, ar->capacity / 1048576.0, ar->n_mallocs,
+               workspace_bytes(dev) / 1048576.0,
+               mem[1] == 0 && mem[3] == 0 ? "none after the first step" : "ALLOCATES AFTER THE FIRST STEP");
+    if (json) {
+        printf("{\"model\": \"%s\", \"data\": \"%s\", \"device\": \"%s\", \"epochs\": %d, \"train_loss\": %.6f, "
+               "\"train_accuracy\": %.6f, \"test_accuracy\": %.6f, \"test_loss\": %.6f, \"seconds\": %.3f, "
+               "\"checkpoint\": \"%s\", \"epoch_seconds\": [",
+               model_name, data, device_name(dev), epochs, train_loss, train_acc, ev.accuracy, ev.loss, total_seconds,
+               out);
+        for (int e = first_epoch; e < epochs; e++) printf("%s%.3f", e > first_epoch ? ", " : "", epoch_sec[e]);
+        printf("], \"epoch_test_accuracy\": [");
+        for (int e = first_epoch; e < epochs; e++) printf("%s%.6f", e > first_epoch ? ", " : "", epoch_acc[e]);
+        printf("]");
+        if (report_memory)
+            printf(", \"memory\": {\"mallocs_step1\": %lld, \"mallocs_rest_of_first_epoch\": %lld, "
+                   "\"mallocs_first_eval\": %lld, \"mallocs_later_epochs\": %lld, \"arena_high_water\": %zu, "
+                   "\"arena_capacity\": %zu, \"arena_mallocs\": %d, \"workspace_bytes\": %zu, "
+                   "\"none_after_first_step\": %s}",
+                   (long long)mem[0], (long long)mem[1], (long long)mem[2], (long long)mem[3], ar->high_water,
+                   ar->capacity, ar->n_mallocs, workspace_bytes(dev), mem[1] == 0 && mem[3] == 0 ? "true" : "false");
+        printf("}\n");
+    } else printf("test accuracy %.2f%%, checkpoint %s\n", 100 * ev.accuracy, out);
+    free(epoch_sec);
+    free(epoch_acc);
     free(pred);
     loader_free(&loader);
     optim_free(opt);

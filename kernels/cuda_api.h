@@ -26,6 +26,13 @@ void nx_cuda_sync(void);
 /* Called after every kernel launch by the op dispatch: checks the last
  * error, and with DEBUG_SYNC=1 synchronises and names the failing op. */
 void nx_cuda_after_launch(const char *op);
+/* Per-kernel profile for benchmarks: between begin and end, every
+ * dispatched kernel is synchronised and the wall time since the previous one
+ * is charged to its name. get(i, ...) fills entry i (if it exists) and
+ * returns the number of entries. */
+void nx_cuda_profile_begin(void);
+void nx_cuda_profile_end(void);
+int nx_cuda_profile_get(int i, const char **name, double *ms, long *calls);
 /* Allow TF32 tensor cores in sgemm_cuda (off by default; NX_CUDA_TF32=1 also turns it on): for benches. */
 void sgemm_cuda_allow_tf32(bool on);
 /* Defined in kernels/cuda_link.cu: referencing it links every CUDA twin. */

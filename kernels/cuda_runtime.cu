@@ -4,6 +4,8 @@
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 static char last_error[256];
 
@@ -62,6 +64,59 @@ extern "C" void nx_cuda_memcpy(void *dst, bool dst_on_gpu, const void *src, bool
 
 extern "C" void nx_cuda_sync(void) { CU(cudaDeviceSynchronize()); }
 
+/* ---- the per-kernel profile (bench/bench_gpu.c) -------------------------
+ * While on, every dispatched kernel is followed by a device synchronisation,
+ * and the wall time since the previous one (launch, kernel, and the host
+ * work in between) is charged to that kernel's name. */
+#define PROFILE_MAX 96
+static struct {
+    const char *name;
+    double ms;
+    long calls;
+} g_prof[PROFILE_MAX];
+static int g_prof_n;
+static bool g_prof_on;
+static struct timespec g_prof_last;
+
+static double ms_since(struct timespec *last) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    double ms = (t.tv_sec - last->tv_sec) * 1e3 + (t.tv_nsec - last->tv_nsec) * 1e-6;
+    *last = t;
+    return ms;
+}
+
+extern "C" void nx_cuda_profile_begin(void) {
+    CU(cudaDeviceSynchronize());
+    g_prof_n = 0;
+    g_prof_on = true;
+    (void)ms_since(&g_prof_last);
+}
+
+extern "C" void nx_cuda_profile_end(void) {
+    CU(cudaDeviceSynchronize());
+    g_prof_on = false;
+}
+
+extern "C" int nx_cuda_profile_get(int i, const char **name, double *ms, long *calls) {
+    if (i < 0 || i >= g_prof_n) return g_prof_n;
+    *name = g_prof[i].name, *ms = g_prof[i].ms, *calls = g_prof[i].calls;
+    return g_prof_n;
+}
+
+static void profile_charge(const char *op) {
+    CU(cudaDeviceSynchronize());
+    double ms = ms_since(&g_prof_last);
+    int i = 0;
+    while (i < g_prof_n && strcmp(g_prof[i].name, op) != 0) i++;
+    if (i == g_prof_n) {
+        if (g_prof_n == PROFILE_MAX) return;
+        g_prof[g_prof_n++] = {op, 0.0, 0};
+    }
+    g_prof[i].ms += ms;
+    g_prof[i].calls++;
+}
+
 extern "C" void nx_cuda_after_launch(const char *op) {
     static int debug_sync = -1;
     if (debug_sync < 0) {
@@ -74,4 +129,5 @@ extern "C" void nx_cuda_after_launch(const char *op) {
         fprintf(stderr, "nicex: fatal: CUDA kernel of op '%s' failed: %s\n", op, cudaGetErrorString(e));
         abort();
     }
+    if (g_prof_on) profile_charge(op);
 }

@@ -164,8 +164,11 @@ extern "C" void log_softmax_backward_cuda(float *dx, const float *dy, const floa
 /* One block: bad = {first n with targets[n] outside [0, C), its value} or
  * {-1, 0}; loss = sum_n term(n) / N in double, term(n) = terms[n] when
  * terms is given (cross-entropy), -logp[n, t_n] otherwise (NLL). */
-static __global__ void loss_finish_kernel(float *loss, int32_t *bad, const double *terms, const float *logp,
-                                          const int32_t *targets, int N, int C) {
+/* __launch_bounds__: a block of 1024 threads leaves at most 64 registers a
+ * thread; the bound makes nvcc keep to that instead of failing the launch. */
+static __global__ void __launch_bounds__(FINISH_THREADS)
+    loss_finish_kernel(float *loss, int32_t *bad, const double *terms, const float *logp, const int32_t *targets, int N,
+                       int C) {
     int first_bad = INT_MAX;
     double total = 0;
     for (int n = threadIdx.x; n < N; n += blockDim.x) {

@@ -122,3 +122,5 @@ void *workspace_get(Device d, size_t bytes) {
     }
     return g_ws[d].p;
 }
+
+size_t workspace_bytes(Device d) { return g_ws[d].bytes; }

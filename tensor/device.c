@@ -57,7 +57,13 @@ bool cuda_available(void) {
 #define NO_CUDA() nx_fatal("CUDA requested but this nicex was built without CUDA")
 #endif
 
+/* Allocations made through device_malloc, per device (the arena check of
+ * `nicex train --report-memory`: none after the first step). */
+static int64_t g_mallocs[2];
+int64_t device_malloc_count(Device d) { return g_mallocs[d == NX_CUDA]; }
+
 void *device_malloc(Device d, size_t bytes) {
+    g_mallocs[d == NX_CUDA]++;
     if (d == NX_CUDA) {
 #ifdef NX_WITH_CUDA
         return nx_cuda_malloc(bytes);

@@ -45,6 +45,7 @@ const char *device_name(Device d);
 int device_parse(const char *s, Device *out); /* "cpu", "cuda", "cuda:N"; -1 + nx_error_set on bad input */
 bool cuda_available(void);                    /* compiled with CUDA and a GPU present */
 void *device_malloc(Device d, size_t bytes);  /* fatal when out of memory */
+int64_t device_malloc_count(Device d);        /* device_malloc calls on d so far */
 void device_free(Device d, void *p);
 void device_memset0(Device d, void *p, size_t bytes);
 /* The one way data crosses devices (or is copied on one): dst and src sizes in bytes. */
@@ -76,6 +77,7 @@ void nx_step_reset(void); /* clears the tape, resets the host and step arenas */
 /* Scratch memory on a device, valid until the next workspace_get on that
  * device. Grows (and so allocates) only when a larger size is asked for. */
 void *workspace_get(Device d, size_t bytes);
+size_t workspace_bytes(Device d); /* its current size */
 
 /* ---- tensors ---------------------------------------------------------- */
 /* New step tensors: struct in the host arena, data in the device's step arena. */

@@ -54,7 +54,7 @@ int main(void) {
         fprintf(stderr, "no test suite matched NX_SUITE=%s\n", only ? only : "");
         return 1;
     }
-    srunner_run_all(sr, CK_NORMAL);
+    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=verbose lists every test; default normal */
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     printf("%d suites run%s\n", added, missing ? ", some listed suites are missing" : "");

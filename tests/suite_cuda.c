@@ -17,6 +17,16 @@
  *    to agree to the bit; the test allows 1e-6 relative and prints how many
  *    elements differ at all.
  *  - the losses' report of out-of-range targets (first bad sample, its value).
+ *  - one training step of each model (lenet5, vgg11, resnet18,
+ *    resnet18-cifar): the same initialisation on both devices (drawn on the
+ *    host), then forward in training mode, cross-entropy, backward and an
+ *    SGD step; logits, loss, every parameter gradient, the parameters after
+ *    the step and the batchnorm running statistics are compared, and the
+ *    worst normwise error of each kind is printed (for the GPU log).
+ *  - one NICE step (nice/train.c's loop body: generator, hard-concrete
+ *    sample from the same stream offset, mixed-resolution image, frozen
+ *    LeNet5 in eval mode, L_D + lambda1 L_C + lambda2 L_S, backward, Adam on
+ *    the generator), compared the same way.
  *  - random streams: the dropout mask (forward and backward) must match the
  *    CPU bit for bit; the logistic noise draws the same uniforms, and its
  *    logs (glibc's logf vs a correctly rounded log on the GPU) may differ by
@@ -37,6 +47,8 @@
  */
 #include "tests/testlib.h"
 #include "kernels/kernels.h"
+#include "layers/model.h"
+#include "nice/nice.h"
 #include "optim/optim.h"
 #include "tensor/rng.h"
 
@@ -49,6 +61,13 @@
 #ifdef NX_WITH_CUDA
 int nx_cuda_kernels_link(void); /* kernels/cuda_link.cu: pulls every file of twins into the link */
 #endif
+
+/* The device of the "GPU" side: NX_CUDA, except in the self-test
+ * (NX_CUDA_SELFTEST=1 without a GPU), where the op cases and the training
+ * steps run their second side on the CPU too, so that the suite's own
+ * plumbing is exercised on a machine without a GPU (every difference must
+ * then be zero). */
+static Device g_gpu = NX_CUDA;
 
 /* ---- twins present? ---------------------------------------------------- */
 
@@ -143,7 +162,7 @@ typedef Tensor *(*OpFn)(Tensor **in, const void *arg);
  * returns the number of mismatches. */
 static int run_both(const char *label, OpFn f, Tensor **in, int n_in, const void *arg, Tol tol) {
     Tensor *gin[MAX_IN] = {0};
-    for (int i = 0; i < n_in; i++) gin[i] = in[i] ? tensor_to(in[i], NX_CUDA) : NULL;
+    for (int i = 0; i < n_in; i++) gin[i] = in[i] ? tensor_to(in[i], g_gpu) : NULL;
     bool prev = nx_grad_enabled();
     nx_set_grad(true);
     uint64_t at = rng_offset();
@@ -156,7 +175,7 @@ static int run_both(const char *label, OpFn f, Tensor **in, int n_in, const void
         if (!in[i]->requires_grad || in[i]->dtype != NX_F32) continue;
         Tensor *g0 = test_uniform(in[i]->ndim, in[i]->shape, -1.0f, 1.0f);
         device_memcpy(NX_CPU, tensor_grad(in[i]), NX_CPU, g0->data, tensor_bytes(g0));
-        device_memcpy(NX_CUDA, tensor_grad(gin[i]), NX_CPU, g0->data, tensor_bytes(g0));
+        device_memcpy(g_gpu, tensor_grad(gin[i]), NX_CPU, g0->data, tensor_bytes(g0));
     }
 
     tape_clear();
@@ -669,6 +688,9 @@ START_TEST(test_op) {
     nx_step_reset();
     int bad = cuda_cases[_i]();
     nx_step_reset();
+    /* progress on stderr, unbuffered: with CK_FORK=no a crash in a later case
+     * would take Check's end-of-run report with it */
+    fprintf(stderr, "cuda op %s: %s\n", op_name(_i), bad ? "MISMATCH" : "ok");
     ck_assert_msg(bad == 0, "op '%s': %d CPU/CUDA mismatches", op_name(_i), bad);
 }
 END_TEST
@@ -884,6 +906,189 @@ START_TEST(test_bad_targets) {
 }
 END_TEST
 
+/* ---- one training step of each model, one NICE step ------------------- */
+
+/* max |got - ref| / max |ref| over a tensor pair (data or grads), for the log */
+static double normwise_err(const Tensor *ref, const Tensor *got, bool grads) {
+    size_t bytes = tensor_bytes(ref);
+    float *r = nx_calloc(1, bytes ? bytes : 4), *g = nx_calloc(1, bytes ? bytes : 4);
+    const void *rs = grads ? (const void *)ref->grad : (const void *)ref->data;
+    const void *gs = grads ? (const void *)got->grad : (const void *)got->data;
+    if (rs) device_memcpy(NX_CPU, r, ref->device, rs, bytes);
+    if (gs) device_memcpy(NX_CPU, g, got->device, gs, bytes);
+    double scale = 0, err = 0;
+    for (int64_t i = 0; i < ref->numel; i++) {
+        scale = fmax(scale, fabs(r[i]));
+        err = fmax(err, fabs((double)g[i] - r[i]));
+    }
+    free(r);
+    free(g);
+    return scale > 0 ? err / scale : err;
+}
+
+/* Compare every tensor of two stores of the same layout: grads of the
+ * trainable ones (tol_g) and data of all (tol_p). Prints the worst normwise
+ * error of each kind under `label`. */
+static int compare_stores(const char *label, const ParamStore *c, const ParamStore *g, Tol tol_g, Tol tol_p) {
+    int bad = 0;
+    double worst_g = 0, worst_p = 0;
+    const char *wg = "-", *wp = "-";
+    for (int i = 0; i < c->n; i++) {
+        Tensor *tc = c->t[i], *tg = g->t[i];
+        char what[160];
+        if (!c->is_buffer[i] && tc->requires_grad) {
+            snprintf(what, sizeof what, "%s grad", tc->name);
+            bad += compare_tensors(label, what, tc, tg, true, tol_g);
+            double e = normwise_err(tc, tg, true);
+            if (e > worst_g) worst_g = e, wg = tc->name;
+        }
+        snprintf(what, sizeof what, "%s after the step", tc->name);
+        bad += compare_tensors(label, what, tc, tg, false, tol_p);
+        double e = normwise_err(tc, tg, false);
+        if (e > worst_p) worst_p = e, wp = tc->name;
+    }
+    fprintf(stderr, "cuda %s: worst normwise error: grads %.3g (%s), values after the step %.3g (%s)\n", label,
+            worst_g, wg, worst_p, wp);
+    return bad;
+}
+
+/* Same parameter values on both devices, bit for bit. */
+static int same_init(const char *label, const ParamStore *c, const ParamStore *g) {
+    size_t bytes = c->total * sizeof(float);
+    float *h = nx_malloc(bytes);
+    device_memcpy(NX_CPU, h, g_gpu, g->params, bytes);
+    int bad = c->total != g->total || memcmp(h, c->params, bytes) != 0;
+    if (bad) fprintf(stderr, "cuda %s: the initialisation differs between the devices\n", label);
+    free(h);
+    return bad;
+}
+
+typedef struct {
+    const char *arch;
+    int n, c, hw;
+} ModelStepCase;
+
+static const ModelStepCase MODEL_STEPS[] = {
+    {"lenet5", 16, 1, 28}, {"vgg11", 4, 3, 32}, {"resnet18", 2, 3, 64}, {"resnet18-cifar", 2, 3, 32}};
+
+static const Tol TOL_MODEL_OUT = {1e-4, 1e-4};  /* logits and loss after a dozen GEMM-based layers */
+static const Tol TOL_MODEL_GRAD = {1e-3, 1e-3}; /* gradients: ReLU / max-pool decisions within rounding may flip */
+static const Tol TOL_MODEL_STEP = {1e-5, 1e-5}; /* p - lr g: the step is small next to p */
+
+START_TEST(test_model_step) {
+    const ModelStepCase *mc = &MODEL_STEPS[_i];
+    test_seed(2024 + (uint64_t)_i);
+    nx_step_reset();
+    Model m[2];
+    Optimizer *opt[2];
+    Tensor *logits[2], *loss[2];
+    Tensor *x = test_uniform4(mc->n, mc->c, mc->hw, mc->hw, 0, 1), *y = targets(mc->n, 10);
+    bool prev = nx_grad_enabled();
+    nx_set_grad(true);
+    for (int d = 0; d < 2; d++) {
+        rng_seed(7);
+        ck_assert_msg(model_create(&m[d], mc->arch, 10, mc->c, mc->hw, d ? g_gpu : NX_CPU) == 0, "%s: %s", mc->arch,
+                      nx_error_msg());
+        opt[d] = optim_sgd(&m[d].params, (SgdConfig){.lr = 0.01, .momentum = 0.9});
+        model_set_training(&m[d], true);
+    }
+    int bad = same_init(mc->arch, &m[0].params, &m[1].params);
+    for (int d = 0; d < 2; d++) {
+        Device dev = d ? g_gpu : NX_CPU;
+        tape_clear();
+        rng_set_offset(0);
+        logits[d] = model_forward(&m[d], tensor_to(x, dev));
+        loss[d] = nx_cross_entropy(logits[d], tensor_to(y, dev));
+        params_zero_grad(&m[d].params);
+        tape_backward(loss[d]);
+        optim_step(opt[d]);
+        tape_clear();
+    }
+    nx_set_grad(prev);
+    char label[64];
+    snprintf(label, sizeof label, "model step %s", mc->arch);
+    bad += compare_tensors(label, "logits", logits[0], logits[1], false, TOL_MODEL_OUT);
+    bad += compare_tensors(label, "loss", loss[0], loss[1], false, TOL_MODEL_OUT);
+    fprintf(stderr, "cuda %s: logits normwise error %.3g\n", label, normwise_err(logits[0], logits[1], false));
+    bad += compare_stores(label, &m[0].params, &m[1].params, TOL_MODEL_GRAD, TOL_MODEL_STEP);
+    for (int d = 0; d < 2; d++) {
+        optim_free(opt[d]);
+        model_free(&m[d]);
+    }
+    nx_step_reset();
+    ck_assert_msg(bad == 0, "model %s: %d CPU/CUDA mismatches in one training step", mc->arch, bad);
+}
+END_TEST
+
+/* nice/train.c's step, on both devices from the same stream offset. */
+START_TEST(test_nice_step) {
+    const int N = 16, B = 4;
+    const float lambda1 = 5.0f, lambda2 = 0.1f; /* lambda2 != 0: L_S (neighbor_l1) runs too */
+    HardConcrete hc = hc_default();
+    test_seed(31337);
+    nx_step_reset();
+    Model m[2];
+    Generator g[2];
+    Optimizer *opt[2];
+    Tensor *la[2], *z[2], *logits[2], *loss[2];
+    uint64_t after[2];
+    Tensor *x = test_uniform4(N, 1, 28, 28, 0, 1), *y = targets(N, 10);
+    bool prev = nx_grad_enabled();
+    nx_set_grad(true);
+    for (int d = 0; d < 2; d++) {
+        Device dev = d ? g_gpu : NX_CPU;
+        rng_seed(11);
+        ck_assert_msg(model_create(&m[d], "lenet5", 10, 1, 28, dev) == 0, "%s", nx_error_msg());
+        ck_assert_msg(generator_create(&g[d], "mnist", 1, 28, dev) == 0, "%s", nx_error_msg());
+        params_freeze(&m[d].params, "", true); /* discriminator-fixed, as nice_train without --finetune */
+        model_set_training(&m[d], false);
+        opt[d] = optim_adam(&g[d].params, adam_defaults(1e-3));
+    }
+    int bad = same_init("nice classifier", &m[0].params, &m[1].params) +
+              same_init("nice generator", &g[0].params, &g[1].params);
+    const uint64_t at = rng_offset();
+    for (int d = 0; d < 2; d++) {
+        Device dev = d ? g_gpu : NX_CPU;
+        tape_clear();
+        rng_set_offset(at);
+        Tensor *xd = tensor_to(x, dev);
+        la[d] = generator_forward(&g[d], xd);
+        z[d] = hc_sample(&hc, la[d]);
+        logits[d] = model_forward(&m[d], nice_mix(xd, z[d], B, NICE_BG_BLOCKS));
+        Tensor *l = nx_add(nx_cross_entropy(logits[d], tensor_to(y, dev)),
+                           nx_scale(nice_capacity_loss(&hc, la[d]), lambda1, 0));
+        loss[d] = nx_add(l, nx_scale(nice_smooth_loss(&hc, la[d]), lambda2, 0));
+        params_zero_grad(&g[d].params);
+        tape_backward(loss[d]);
+        optim_step(opt[d]);
+        after[d] = rng_offset();
+        tape_clear();
+    }
+    nx_set_grad(prev);
+    if (after[0] != after[1]) {
+        fprintf(stderr, "cuda nice step: stream offset after the step %llu on cpu, %llu on cuda\n",
+                (unsigned long long)after[0], (unsigned long long)after[1]);
+        bad++;
+    }
+    bad += compare_tensors("nice step", "log_alpha", la[0], la[1], false, TOL_GEMM);
+    /* z: the noise's logs may differ by an ulp (test_logistic_noise) */
+    bad += compare_tensors("nice step", "z", z[0], z[1], false, (Tol){1e-4, 1e-5});
+    bad += compare_tensors("nice step", "logits", logits[0], logits[1], false, TOL_MODEL_OUT);
+    bad += compare_tensors("nice step", "loss", loss[0], loss[1], false, TOL_MODEL_OUT);
+    fprintf(stderr, "cuda nice step: normwise errors: log_alpha %.3g, z %.3g, logits %.3g\n",
+            normwise_err(la[0], la[1], false), normwise_err(z[0], z[1], false),
+            normwise_err(logits[0], logits[1], false));
+    bad += compare_stores("nice step generator", &g[0].params, &g[1].params, TOL_MODEL_GRAD, TOL_MODEL_STEP);
+    for (int d = 0; d < 2; d++) {
+        optim_free(opt[d]);
+        generator_free(&g[d]);
+        model_free(&m[d]);
+    }
+    nx_step_reset();
+    ck_assert_msg(bad == 0, "nice step: %d CPU/CUDA mismatches", bad);
+}
+END_TEST
+
 /* ---- the suite ---------------------------------------------------------- */
 
 START_TEST(test_skipped) { printf("CUDA suites skipped: no GPU\n"); }
@@ -898,6 +1103,24 @@ Suite *suite_cuda(void) {
         TCase *tc = tcase_create("skipped: no GPU");
         tcase_add_test(tc, test_skipped);
         suite_add_tcase(s, tc);
+        const char *self = getenv("NX_CUDA_SELFTEST");
+        if (self && strcmp(self, "1") == 0) {
+#ifdef NX_WITH_CUDA
+            printf("suite cuda: self-test without a GPU: the op cases and training steps run CPU against CPU\n");
+            g_gpu = NX_CPU;
+            TCase *ops = tcase_create("self-test ops");
+            tcase_set_timeout(ops, 300);
+            tcase_add_loop_test(ops, test_op, 0, OP_COUNT);
+            suite_add_tcase(s, ops);
+            TCase *steps = tcase_create("self-test training steps");
+            tcase_set_timeout(steps, 300);
+            tcase_add_loop_test(steps, test_model_step, 0, (int)(sizeof MODEL_STEPS / sizeof MODEL_STEPS[0]));
+            tcase_add_test(steps, test_nice_step);
+            suite_add_tcase(s, steps);
+#else
+            printf("suite cuda: NX_CUDA_SELFTEST needs a CUDA build (the cases check that the twins are linked)\n");
+#endif
+        }
         return s;
     }
     const char *fork = getenv("CK_FORK");
@@ -921,5 +1144,10 @@ Suite *suite_cuda(void) {
     tcase_add_test(rng, test_dropout_bits);
     tcase_add_test(rng, test_logistic_noise);
     suite_add_tcase(s, rng);
+    TCase *steps = tcase_create("training steps");
+    tcase_set_timeout(steps, 300);
+    tcase_add_loop_test(steps, test_model_step, 0, (int)(sizeof MODEL_STEPS / sizeof MODEL_STEPS[0]));
+    tcase_add_test(steps, test_nice_step);
+    suite_add_tcase(s, steps);
     return s;
 }
