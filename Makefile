@@ -15,6 +15,9 @@
 #   make demo         the README's demo: NICE explains the shipped LeNet5 -> demo/
 #   make compare-methods  every explanation method on 8 Fashion-MNIST images -> bench/results/compare-methods.png
 #   make parity-captum    Saliency and IG against Captum (torch 2.x + Captum from PyPI in .venv-bench/)
+#   make bench-table2 | bench-fig6 | bench-fig9 | bench-igos | bench-localise
+#                     the papers' tables on nicex -> bench/results/*.md + .png
+#                     (DATA=, MODEL=, GEN=, N=, SLOW_N=, DEVICE=, VENV=; docs/paper-tables.md)
 #
 # Objects go to build/ (build-san/ for sanitize); header dependencies are tracked.
 
@@ -149,6 +152,40 @@ parity-captum: deps $(BIN) $(VENV_BENCH)/.parity-ok
 bench-nice-cifar: deps $(BIN)
 	sh bench/nice_cifar.sh bench/results
 
+# ---- the papers' tables and figures (bench/eval.py; docs/paper-tables.md, docs/eval.md) ----
+DATA ?= fashion-mnist
+MODEL ?= models/lenet5-fashion-mnist.safetensors
+GEN ?=
+N ?= 300
+SLOW_N ?= 10
+DEVICE ?= cpu
+REPEATS ?= 3
+VENV ?= .venv-bench
+TIME_N ?= 100
+TIME_SLOW_N ?= 3
+BENCH_EVAL = /usr/bin/env python3 bench/eval.py --data $(DATA) --model $(MODEL) --n $(N) --slow-n $(SLOW_N) --device $(DEVICE) $(if $(GEN),--gen $(GEN))
+nx_empty :=
+nx_space := $(nx_empty) $(nx_empty)
+BENCH_CMD = NX_BENCH_CMD="make $@ DATA=$(DATA) MODEL=$(MODEL) N=$(N) SLOW_N=$(SLOW_N) DEVICE=$(DEVICE)$(if $(GEN), GEN=$(GEN))$(BENCH_EXTRA)"
+CLUTTER_DIR ?= bench/work/cluttered48
+CLUTTER_MODEL ?= models/lenet5-cluttered48.safetensors
+CLUTTER_GEN ?= models/nice-lenet5-cluttered48.safetensors
+.PHONY: bench-table2 bench-fig6 bench-fig9 bench-igos bench-localise bench-eval
+bench-table2: BENCH_EXTRA = $(nx_space)TIME_N=$(TIME_N) TIME_SLOW_N=$(TIME_SLOW_N) REPEATS=$(REPEATS) VENV=$(VENV)
+bench-table2: deps-torch $(BIN)
+	$(BENCH_CMD) $(BENCH_EVAL) --n $(TIME_N) --slow-n $(TIME_SLOW_N) --repeats $(REPEATS) --venv $(VENV) table2
+bench-fig6: deps-torch $(BIN)
+	$(BENCH_CMD) $(BENCH_EVAL) fig6
+bench-fig9: deps-torch $(BIN)
+	$(BENCH_CMD) $(BENCH_EVAL) fig9
+bench-igos: deps-torch $(BIN)
+	$(BENCH_CMD) $(BENCH_EVAL) igos
+# the cluttered test set is regenerated (seed 0, same recipe as the shipped model's) when missing
+bench-localise: deps-torch $(BIN)
+	@test -f $(CLUTTER_DIR)/t10k-masks-idx3-ubyte || $(BIN) data cluttered --out $(CLUTTER_DIR) --n 30000 --n-test 2000 --seed 0
+	NX_BENCH_CMD="make $@ N=$(N) SLOW_N=$(SLOW_N) DEVICE=$(DEVICE)" /usr/bin/env python3 bench/eval.py --data fashion-mnist:$(CLUTTER_DIR) \
+	  --model $(CLUTTER_MODEL) --gen $(CLUTTER_GEN) --side 48 --n $(N) --slow-n $(SLOW_N) --device $(DEVICE) localise
+bench-eval: bench-fig6 bench-fig9 bench-igos bench-localise bench-table2
 
 # ---- the GPU check (issue 15, docs/gpu.md) ----------------------------------
 #   make gpu-build   build-gpu/: nicex, run_tests and bench_gpu for sm_90 with the

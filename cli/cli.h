@@ -29,5 +29,7 @@ extern volatile sig_atomic_t interrupt_pending;
 int cmd_rtis(int argc, char **argv);
 int rtis_explain_cmd(int argc, char **argv); /* nicex explain --method rtis */
 int cmd_compare_maps(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 
 #endif

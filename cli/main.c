@@ -13,6 +13,8 @@ static const Command commands[] = {
     {"rtis", "RTIS masking model: rtis train | rtis eval | rtis explain", cmd_rtis},
     {"explain", "explain a classifier's predictions: --method saliency, cam, gradcam, ig, mask, igos, nice, rtis, random, intensity", cmd_explain},
     {"compare-maps", "one grid of several maps.safetensors (rows images, columns methods)", cmd_compare_maps},
+    {"metrics", "score maps: deletion | insertion | randomise | compress | localise | timing", cmd_metrics},
+    {"data", "generated datasets: data cluttered (localisation ground truth)", cmd_data},
     {"help", "print this help", cmd_help},
 };
 

@@ -26,6 +26,7 @@
     X(natural)    \
     X(rtis)       \
     X(baselines)  \
+    X(eval)       \
     X(cuda)
 
 #define DECLARE(name) Suite *suite_##name(void) __attribute__((weak));
