@@ -605,6 +605,7 @@ START_TEST(test_known_region_mass) {
            "(chance 25%%, at most 50%% here: R and D look alike), %.1f%% on R and D together, max |R - D| / total %.1e; "
            "held out: preserved %.1f%% destroyed %.1f%% area %.3f\n",
            t_train, 100 * share, 100 * textured, worst_sym, 100 * st.preservation, 100 * st.destruction, st.area);
+    fflush(stdout); /* a failing check ends the forked test without flushing */
     ck_assert_msg(worst_sym < 1e-5, "R and D hold different mass (%g of the total)", worst_sym);
     ck_assert_msg(textured >= 0.85, "only %.1f%% of the mass on the textures R and D", 100 * textured);
     free(x), free(maps);
