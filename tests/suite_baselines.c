@@ -23,6 +23,7 @@
 #include "eval/maps.h"
 #include "layers/checkpoint.h"
 #include "tensor/rng.h"
+#include "tests/known_region.h"
 
 #include <jpeglib.h>
 #include <math.h>
@@ -39,7 +40,7 @@
 
 /* ---- tiny hand-made models -------------------------------------------------- */
 
-typedef enum { TINY_LINEAR, TINY_GAP_FC, TINY_REGION } TinyKind;
+typedef enum { TINY_LINEAR, TINY_GAP_FC } TinyKind;
 
 typedef struct {
     TinyKind kind;
@@ -56,12 +57,6 @@ static Tensor *tiny_forward(Model *m, Tensor *x) {
         m->features = f;
         m->stages[0] = f, m->n_stages = 1;
         return linear_forward(&n->fc, nx_flatten(nx_global_avgpool(f)));
-    }
-    case TINY_REGION: { /* |Laplacian(x)| then a linear read-out */
-        Tensor *f = nx_abs(conv2d_forward(&n->conv, x));
-        m->features = f;
-        m->stages[0] = f, m->n_stages = 1;
-        return linear_forward(&n->fc, nx_flatten(f));
     }
     }
     return NULL;
@@ -81,12 +76,9 @@ static void tiny_model(Model *m, TinyKind kind, int C, int H, int K, int classes
     m->in_c = C, m->in_h = m->in_w = H, m->n_classes = classes;
     params_init(&m->params, NX_CPU);
     if (kind == TINY_LINEAR) linear_init(&n->fc, &m->params, "fc", C * H * H, classes, true);
-    else if (kind == TINY_GAP_FC) {
+    else {
         conv2d_init(&n->conv, &m->params, "conv", C, K, 3, 1, 1, true);
         linear_init(&n->fc, &m->params, "fc", K, classes, true);
-    } else {
-        conv2d_init(&n->conv, &m->params, "conv", 1, 1, 3, 1, 1, false);
-        linear_init(&n->fc, &m->params, "fc", H * H, classes, true);
     }
     params_finalize(&m->params);
     for (int i = 0; i < m->params.n; i++) {
@@ -434,53 +426,12 @@ END_TEST
 
 /* ---- a known region decides the class ------------------------------------ */
 
-/* 32x32 images: flat 0.5 background, a checkerboard of amplitude 0.1 in the
- * top-right quadrant R and another in the bottom-left D (a distractor).
- * The classifier: z_1 = a * sum over R of |Laplacian(x)| - T, z_0 = 0, so
- * only R's texture decides class 1; blurring R (deleting it) removes it. */
-#define KR_H 32
-static bool in_region(int y, int x) { return y < KR_H / 2 && x >= KR_H / 2; }
-
-static void region_task(Model *m, float **x, int n) {
-    tiny_model(m, TINY_REGION, 1, KR_H, 0, 2);
-    float *cw = m->params.t[0]->data; /* Laplacian */
-    const float lap[9] = {0, 1, 0, 1, -4, 1, 0, 1, 0};
-    memcpy(cw, lap, sizeof lap);
-    float *w = m->fc->weight->data, *b = m->fc->bias->data;
-    *x = nx_malloc(sizeof(float) * (size_t)n * KR_H * KR_H);
-    for (int i = 0; i < n; i++)
-        for (int y = 0; y < KR_H; y++)
-            for (int xx = 0; xx < KR_H; xx++) {
-                bool tex = in_region(y, xx) || (y >= KR_H / 2 && xx < KR_H / 2);
-                float amp = 0.1f * (1 + 0.2f * i);
-                (*x)[(size_t)i * KR_H * KR_H + y * KR_H + xx] = 0.5f + (tex ? ((y + xx) % 2 ? amp : -amp) : 0);
-            }
-    /* energy of R for the first image: 8 * amp per pixel (interior) */
-    double e = 0;
-    for (int y = 0; y < KR_H; y++)
-        for (int xx = 0; xx < KR_H; xx++) e += in_region(y, xx) ? 0.8 : 0;
-    for (int p = 0; p < KR_H * KR_H; p++) {
-        w[p] = 0;
-        w[KR_H * KR_H + p] = in_region(p / KR_H, p % KR_H) ? (float)(6.0 / e) : 0;
-    }
-    b[0] = 0, b[1] = -3;
-}
-
-static double mass_inside(const float *map) {
-    double in = 0, all = 0;
-    for (int p = 0; p < KR_H * KR_H; p++) {
-        double v = map[p] > 0 ? map[p] : 0;
-        all += v;
-        in += in_region(p / KR_H, p % KR_H) ? v : 0;
-    }
-    return all > 0 ? in / all : 0;
-}
-
+/* tests/known_region.h: only the texture in R decides class 1 (D is a distractor). */
 START_TEST(test_known_region_mass) {
     Model m;
-    float *xh;
     int N = 3;
-    region_task(&m, &xh, N);
+    kr_model(&m);
+    float *xh = kr_images(N);
     int32_t target[3] = {1, 1, 1};
     float *maps = nx_malloc(sizeof(float) * N * KR_H * KR_H);
     /* the task works: class 1, and deleting R (blurring it) flips it */
@@ -501,7 +452,7 @@ START_TEST(test_known_region_mass) {
             ck_assert(baseline_igos(maps, NULL, &m, xt, target, &o) == 0);
         }
         for (int i = 0; i < N; i++) {
-            double f = mass_inside(maps + i * KR_H * KR_H);
+            double f = kr_mass_inside(maps + i * KR_H * KR_H);
             printf("  %s (defaults at 32x32; igos with an 8x8 mask): %.1f%% of the map's mass inside the deciding region (image %d; 25%% = chance)\n",
                    k ? "igos" : "mask", 100 * f, i);
             ck_assert_msg(f >= 0.70, "%s image %d: %.1f%% inside", k ? "igos" : "mask", i, 100 * f);
@@ -512,7 +463,7 @@ START_TEST(test_known_region_mass) {
     control_defaults(&co, KR_H);
     nx_step_reset();
     ck_assert(baseline_random(maps, NULL, &m, batch_to_device(xh, N, 1, KR_H, KR_H, NX_CPU), target, &co) == 0);
-    ck_assert(mass_inside(maps) < 0.4);
+    ck_assert(kr_mass_inside(maps) < 0.4);
     free(xh), free(maps);
     model_free(&m);
 }

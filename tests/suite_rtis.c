@@ -11,6 +11,9 @@
  *   - the CLI with the shipped models: nicex explain --method rtis, nicex
  *     rtis explain / eval; bad input exits 1 or 2; a resumed training run
  *     writes the same file as an uninterrupted one
+ *   - the known-region task (tests/known_region.h): R and its look-alike
+ *     distractor get equal mass, >= 85% of it on the two (RTIS cannot reach
+ *     the 70% inside R the issue asks for here; see the test)
  * RTIS adds no op (the selector is a linear layer on a one-hot), so there is
  * no new gradient-check or golden case in tests/grad or tests/golden.
  */
@@ -18,7 +21,9 @@
 #include "baselines/rtis.h"
 #include "data/dataset.h"
 #include "eval/maps.h"
+#include "tensor/progress.h"
 #include "tensor/rng.h"
+#include "tests/known_region.h"
 
 #include <jpeglib.h>
 #include <math.h>
@@ -509,6 +514,108 @@ START_TEST(test_cli_train_resume_repeats_exactly) {
 }
 END_TEST
 
+/* ---- the known-region task (tests/known_region.h) ------------------------- */
+
+/* n images of the task's kind: amplitude in [0.08, 0.2], random parity,
+ * texture in R with probability 0.75 (label 1, as the classifier says) and
+ * in the distractor D with probability 0.5; 8-bit pixels. */
+static Dataset kr_dataset(int n, uint64_t seed) {
+    Dataset d;
+    memset(&d, 0, sizeof d);
+    snprintf(d.kind, sizeof d.kind, "folder");
+    d.n = n, d.c = 1, d.h = d.w = KR_H, d.n_classes = 2;
+    d.pixels = nx_malloc((size_t)n * KR_H * KR_H);
+    d.labels = nx_malloc(sizeof(int32_t) * (size_t)n);
+    float img[KR_H * KR_H];
+    uint64_t s = seed;
+#define KR_U() ((s = s * 6364136223846793005ull + 1442695040888963407ull), (double)(s >> 11) / 9007199254740992.0)
+    for (int i = 0; i < n; i++) {
+        bool r = KR_U() < 0.75, dd = KR_U() < 0.5;
+        float amp = (float)(0.08 + 0.12 * KR_U());
+        int phase = KR_U() < 0.5;
+        kr_image(img, amp, phase, r, dd);
+        for (int p = 0; p < KR_H * KR_H; p++) d.pixels[(size_t)i * KR_H * KR_H + p] = (uint8_t)lroundf(img[p] * 255);
+        d.labels[i] = r;
+    }
+#undef KR_U
+    return d;
+}
+
+/* RTIS against the known-region classifier. The issue asks for >= 70% of
+ * the mask's mass inside R; on this task that is out of reach for RTIS, by
+ * construction: the classifier's only stage, f = |Laplacian(x)| at full
+ * resolution, is the masking model's whole input (no upsampler block is
+ * needed, so the mask is a per-pixel function of the gated f), and every
+ * test image is invariant under a 180-degree turn, which maps R onto D and
+ * leaves f unchanged. So R and D get the same mass and the share inside R
+ * is at most 50%. What the test asserts instead are the known answers:
+ *   - R and D hold the same mass (to float rounding),
+ *   - trained, RTIS puts >= 85% of its mass on the textures R and D (the
+ *     evidence the classifier reads),
+ * i.e. a share inside R of about 47% (chance 25%, bound 50%).
+ * Training: the reference objective and weights (rtis_config_default); lr
+ * 1e-2 instead of 1e-3 and 1 + 8 short epochs of 512 images, batch 32, so
+ * the 1x1 head converges in 128 mask steps (at lr 1e-3 and 64 steps it has
+ * not: 14% inside R, most of the mask on the flat background). */
+START_TEST(test_known_region_mass) {
+    nx_step_reset();
+    rng_seed(11);
+    Model m;
+    kr_model(&m);
+    RtisModel r;
+    ck_assert_int_eq(rtis_create(&r, &m, 8), 0);
+    ck_assert_int_eq(r.n_up, 0);
+    ck_assert_int_eq(r.mask_hw, KR_H);
+    Dataset d = kr_dataset(512, 5), held = kr_dataset(128, 9);
+    RtisConfig c = rtis_config_default(KR_H, 2);
+    c.selector_epochs = 1, c.epochs = 8, c.batch = c.selector_batch = 32, c.lr = 1e-2f, c.quiet = true;
+    double t0 = now_seconds();
+    ck_assert_int_eq(rtis_train(&r, &m, &d, NULL, &c, NULL, NULL, NULL, NULL), 0);
+    double t_train = now_seconds() - t0;
+    RtisStats st = rtis_evaluate(&r, &m, &held, &c, 64, 0);
+    /* held out: the task's own 3 images and 16 new ones, both textures each */
+    enum { N = 19 };
+    float *x = nx_malloc(sizeof(float) * N * KR_H * KR_H), *maps = nx_malloc(sizeof(float) * N * KR_H * KR_H);
+    float *t = kr_images(3);
+    memcpy(x, t, sizeof(float) * 3 * KR_H * KR_H);
+    free(t);
+    for (int i = 3; i < N; i++) kr_image(x + (size_t)i * KR_H * KR_H, 0.09f + 0.006f * (float)i, i % 2, true, true);
+    int32_t cls[N], pred[N];
+    for (int i = 0; i < N; i++) cls[i] = 1;
+    ck_assert_int_eq(rtis_explain(maps, NULL, pred, &r, &m, x, N, cls), 0);
+    /* mass in R, in the distractor D (R turned 180 degrees) and overall */
+    double share = 0, worst_sym = 0, textured = 0;
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(pred[i] == 1, "image %d: the classifier says %d", i, pred[i]);
+        const float *mp = maps + (size_t)i * KR_H * KR_H;
+        double in_r = 0, in_d = 0, all = 0;
+        for (int y = 0; y < KR_H; y++)
+            for (int xx = 0; xx < KR_H; xx++) {
+                double v = mp[y * KR_H + xx];
+                all += v;
+                in_r += kr_in_region(y, xx) ? v : 0;
+                in_d += kr_in_region(KR_H - 1 - y, KR_H - 1 - xx) ? v : 0;
+            }
+        ck_assert(all > 0);
+        share += kr_mass_inside(mp) / N;
+        textured += (in_r + in_d) / all / N;
+        worst_sym = fmax(worst_sym, fabs(in_r - in_d) / all);
+    }
+    printf("  rtis on the known-region task (trained in %.1f s): %.1f%% of the mask's mass inside the deciding region "
+           "(chance 25%%, at most 50%% here: R and D look alike), %.1f%% on R and D together, max |R - D| / total %.1e; "
+           "held out: preserved %.1f%% destroyed %.1f%% area %.3f\n",
+           t_train, 100 * share, 100 * textured, worst_sym, 100 * st.preservation, 100 * st.destruction, st.area);
+    fflush(stdout); /* a failing check ends the forked test without flushing */
+    ck_assert_msg(worst_sym < 1e-5, "R and D hold different mass (%g of the total)", worst_sym);
+    ck_assert_msg(textured >= 0.85, "only %.1f%% of the mass on the textures R and D", 100 * textured);
+    free(x), free(maps);
+    free(d.pixels), free(d.labels), free(held.pixels), free(held.labels);
+    rtis_free(&r);
+    model_free(&m);
+    nx_step_reset();
+}
+END_TEST
+
 Suite *suite_rtis(void) {
     Suite *s = suite_create("rtis");
     TCase *tc = tcase_create("rtis");
@@ -528,5 +635,9 @@ Suite *suite_rtis(void) {
     tcase_add_test(tc, test_cli_shipped_explain_and_eval);
     tcase_add_test(tc, test_cli_train_resume_repeats_exactly);
     suite_add_tcase(s, tc);
+    TCase *kr = tcase_create("known_region");
+    tcase_set_timeout(kr, 120);
+    tcase_add_test(kr, test_known_region_mass);
+    suite_add_tcase(s, kr);
     return s;
 }
