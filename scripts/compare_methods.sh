@@ -3,7 +3,7 @@
 # the shipped LeNet5, one grid (rows images, columns input + each method).
 #   sh scripts/compare_methods.sh bench/results   (make compare-methods)
 # Writes OUT/compare-methods.png and OUT/compare-methods.md (the commands, timings).
-# cam is absent: LeNet5 is not global-average-pool + fc (nicex explain refuses it).
+# rtis uses the shipped RTIS model. cam is absent: LeNet5 is not global-average-pool + fc (nicex explain refuses it).
 set -e
 OUT=${1:-bench/results}
 NICEX=${NICEX:-bin/nicex}
@@ -11,7 +11,7 @@ CKPT=${CKPT:-models/lenet5-fashion-mnist.safetensors}
 N=${N:-8}
 WORK=${WORK:-$OUT/compare-methods}
 mkdir -p "$OUT" "$WORK"
-METHODS="intensity random saliency gradcam ig mask igos nice"
+METHODS="intensity random saliency gradcam ig mask igos rtis nice"
 MD="$OUT/compare-methods.md"
 {
   echo "# Every method on the same $N Fashion-MNIST test images (shipped LeNet5)"
