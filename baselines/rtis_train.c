@@ -17,6 +17,7 @@
  */
 #include "baselines/rtis.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,11 +296,23 @@ uint64_t rtis_classifier_fingerprint(const Model *m) {
     return h;
 }
 
+/* Format into the next free slot of v and return it (metadata values below).
+ * A function, not a macro: initialiser-list elements are indeterminately
+ * sequenced, so the slot counter must only be touched inside calls. */
+NX_PRINTF(3, 4) static const char *meta_fmt(char (*v)[40], int *q, const char *fmt, ...) {
+    NX_CHECK(*q < 24, "rtis_save: more than 24 formatted metadata values");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v[*q], sizeof v[*q], fmt, ap);
+    va_end(ap);
+    return v[(*q)++];
+}
+
 int rtis_save(const char *path, const RtisModel *r, const Model *m, const RtisConfig *c, const char *classifier_file,
               const char *dataset) {
     char v[24][40];
     int q = 0;
-#define FMT(...) (snprintf(v[q], sizeof v[q], __VA_ARGS__), v[q++])
+#define FMT(...) meta_fmt(v, &q, __VA_ARGS__)
     const char *meta[] = {"format", "nicex-rtis",
                           "classifier_arch", m->arch,
                           "classes", FMT("%d", m->n_classes),
