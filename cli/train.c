@@ -53,21 +53,6 @@ static int check_out_path(const char *flag, const char *path) {
     return 0;
 }
 
-/* The first parameter with a NaN or an infinity, or NULL. */
-static const char *nonfinite_param(ParamStore *s) {
-    float *h = nx_malloc(s->total * sizeof(float) + 1);
-    device_memcpy(NX_CPU, h, s->device, s->params, s->total * sizeof(float));
-    const char *bad = NULL;
-    for (int i = 0; i < s->n && !bad; i++)
-        for (int64_t k = 0; k < s->t[i]->numel; k++)
-            if (!isfinite(h[s->offset[i] + (size_t)k])) {
-                bad = s->t[i]->name;
-                break;
-            }
-    free(h);
-    return bad;
-}
-
 /* What the interrupt handler and the NaN check say about the checkpoint:
  * path (epoch) is the last one written, if have. */
 static void last_good_note(char *buf, size_t cap, bool have, const char *path, int epoch, const char *out) {
@@ -312,7 +297,7 @@ int cmd_train(int argc, char **argv) {
         train_loss = loss_sum / (double)seen;
         train_acc = correct / (double)seen;
         if (epoch == first_epoch) mem_at[1] = device_malloc_count(dev);
-        const char *bad = no_nan_check ? NULL : nonfinite_param(&m.params);
+        const char *bad = no_nan_check ? NULL : params_first_nonfinite(&m.params);
         if (bad) {
             fprintf(stderr, "nicex: parameter '%s' is not finite after epoch %d (step %lld, mean loss %g): "
                             "training diverged; %s\n",

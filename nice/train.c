@@ -40,21 +40,6 @@ static float scalar(const Tensor *t) {
     return v;
 }
 
-/* The first tensor of a store holding a NaN or an infinity, or NULL. */
-static const char *store_nonfinite(ParamStore *s) {
-    float *h = nx_malloc(s->total * sizeof(float) + 1);
-    device_memcpy(NX_CPU, h, s->device, s->params, s->total * sizeof(float));
-    const char *bad = NULL;
-    for (int i = 0; i < s->n && !bad; i++)
-        for (int64_t k = 0; k < s->t[i]->numel; k++)
-            if (!isfinite(h[s->offset[i] + (size_t)k])) {
-                bad = s->t[i]->name;
-                break;
-            }
-    free(h);
-    return bad;
-}
-
 /* Freeze all of D, then unfreeze the comma-separated prefixes. */
 static int set_finetune(Model *m, const char *finetune) {
     params_freeze(&m->params, "", true);
@@ -179,8 +164,8 @@ int nice_train(Generator *g, Model *m, const Dataset *train, const Dataset *test
         }
         nx_step_reset();
         progress_end(&p);
-        const char *bad = c->no_nan_check ? NULL : store_nonfinite(&g->params);
-        if (!bad && opt_d) bad = store_nonfinite(&m->params);
+        const char *bad = c->no_nan_check ? NULL : params_first_nonfinite(&g->params);
+        if (!bad && opt_d) bad = params_first_nonfinite(&m->params);
         if (bad) {
             nx_error_set("NICE training diverged: parameter '%s' is not finite after epoch %d (step %lld, mean L_D %g): "
                          "stopped, nothing saved",

@@ -7,6 +7,8 @@
  */
 #include "tensor/tensor.h"
 
+#include <math.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,4 +105,18 @@ int64_t params_count(const ParamStore *s, bool trainable_only) {
         n += s->t[i]->numel;
     }
     return n;
+}
+
+const char *params_first_nonfinite(const ParamStore *s) {
+    float *h = nx_malloc(s->total * sizeof(float) + 1); /* (total) */
+    device_memcpy(NX_CPU, h, s->device, s->params, s->total * sizeof(float));
+    const char *bad = NULL;
+    for (int i = 0; i < s->n && !bad; i++)
+        for (int64_t k = 0; k < s->t[i]->numel; k++)
+            if (!isfinite(h[s->offset[i] + (size_t)k])) {
+                bad = s->t[i]->name;
+                break;
+            }
+    free(h);
+    return bad;
 }

@@ -140,5 +140,8 @@ float *params_state(ParamStore *s, int slot); /* zeroed on first request */
  * prefix "" matches all. Returns how many were changed. */
 int params_freeze(ParamStore *s, const char *prefix, bool frozen);
 int64_t params_count(const ParamStore *s, bool trainable_only);
+/* Name of the first tensor (param or buffer) holding a NaN or an infinity,
+ * or NULL: the training loops' divergence check. Copies the block to the host. */
+const char *params_first_nonfinite(const ParamStore *s);
 
 #endif
