@@ -1,6 +1,8 @@
 /* rtis.c: `nicex rtis train | eval`, the RTIS masking model (baselines/rtis.h). */
 #include "baselines/rtis.h"
 #include "cli/args.h"
+
+#include <limits.h>
 #include "cli/cli.h"
 #include "data/image.h"
 #include "eval/maps.h"
@@ -83,12 +85,12 @@ static int rtis_train_cmd(int argc, char **argv) {
     const Opt opts[] = {
         {"classifier", OPT_STR, &classifier, "checkpoint of the classifier to explain (required)"},
         {"data", OPT_STR, &data, "dataset spec (default fashion-mnist)"},
-        {"selector-epochs", OPT_INT, &c.selector_epochs, "phase 1: epochs training the class selector (default 2)"},
-        {"epochs", OPT_INT, &c.epochs, "phase 2: epochs training the masking decoder (default 3)"},
-        {"selector-batch", OPT_INT, &c.selector_batch, "phase 1 batch size (default 128)"},
-        {"batch", OPT_INT, &c.batch, "phase 2 batch size (default 64)"},
-        {"lr", OPT_FLOAT, &c.lr, "Adam learning rate (default 1e-3)"},
-        {"weight-decay", OPT_FLOAT, &c.weight_decay, "Adam L2 weight decay (default 1e-4)"},
+        {"selector-epochs", OPT_INT, &c.selector_epochs, "phase 1: epochs training the class selector (default 2)", OPT_RANGE(0, 100000)},
+        {"epochs", OPT_INT, &c.epochs, "phase 2: epochs training the masking decoder (default 3)", OPT_RANGE(1, 100000)},
+        {"selector-batch", OPT_INT, &c.selector_batch, "phase 1 batch size (default 128)", OPT_RANGE(1, 65536)},
+        {"batch", OPT_INT, &c.batch, "phase 2 batch size (default 64)", OPT_RANGE(1, 65536)},
+        {"lr", OPT_FLOAT, &c.lr, "Adam learning rate (default 1e-3)", OPT_POSITIVE(10)},
+        {"weight-decay", OPT_FLOAT, &c.weight_decay, "Adam L2 weight decay (default 1e-4)", OPT_RANGE(0, 1)},
         {"selector-lr-step", OPT_INT, &c.selector_lr_step, "phase 1: lr / 10 every N steps (default 4000; 0: never)"},
         {"base", OPT_INT, &c.base, "upsampler base width (default 64)"},
         {"area", OPT_FLOAT, &c.area_coef, "weight of the area term (default 8)"},
@@ -210,8 +212,8 @@ static int rtis_eval_cmd(int argc, char **argv) {
         {"classifier", OPT_STR, &classifier, "classifier checkpoint (default: the one the RTIS file names)"},
         {"data", OPT_STR, &data, "dataset spec (default fashion-mnist)"},
         {"split", OPT_STR, &split, "train | test (default test)"},
-        {"n", OPT_INT, &n, "first N images (default all)"},
-        {"batch", OPT_INT, &batch, "batch size (default 500)"},
+        {"n", OPT_INT, &n, "first N images (default 0: all)", OPT_RANGE(0, INT_MAX)},
+        {"batch", OPT_INT, &batch, "batch size (default 500)", OPT_RANGE(1, 65536)},
         {"alt", OPT_STR, &alt, "alternative image: blur (default, deterministic) | noise | mixed"},
         {"image-size", OPT_INT, &image_size, "resize folder images to this side"},
         {"seed", OPT_U64, &seed, "seed of the noise alternatives (default 0)"},
@@ -287,8 +289,8 @@ int rtis_explain_cmd(int argc, char **argv) {
         {"classifier", OPT_STR, &classifier, "classifier checkpoint (default: the one the RTIS file names)"},
         {"data", OPT_STR, &data, "dataset spec (default fashion-mnist)"},
         {"split", OPT_STR, &split, "train | test (default test)"},
-        {"n", OPT_INT, &n, "number of images, from the first (default 16; 0: all)"},
-        {"batch", OPT_INT, &batch, "images per forward pass (default 100)"},
+        {"n", OPT_INT, &n, "number of images, from the first (default 16; 0: all)", OPT_RANGE(0, INT_MAX)},
+        {"batch", OPT_INT, &batch, "images per forward pass (default 100)", OPT_RANGE(1, 65536)},
         {"target", OPT_STR, &target, "class to explain: prediction (default) | label"},
         {"cols", OPT_INT, &cols, "images per row of the grid (default 8)"},
         {"image-size", OPT_INT, &image_size, "resize folder images to this side"},
