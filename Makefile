@@ -12,6 +12,7 @@
 #   make bench-nice-lambda  the lambda1 sweep of NICE on Fashion-MNIST -> bench/results/nice-*.md
 #   make fetch-data   unpack CIFAR-10 JPEG and Imagenette from ../shared/data into DATA_DIR (default .data/)
 #   make bench-nice-cifar  NICE on the VGG11 CIFAR-10 classifier at the paper's settings -> bench/results/nice-cifar.md
+#   make bench-fig9-imagenette  NICE Fig. 9 on Imagenette (ResNet18) -> bench/results/fig9-imagenette.md
 #   make demo         the README's demo: NICE explains the shipped LeNet5 -> demo/
 #   make compare-methods  every explanation method on 8 Fashion-MNIST images -> bench/results/compare-methods.png
 #   make parity-captum    Saliency and IG against Captum (torch 2.x + Captum from PyPI in .venv-bench/)
@@ -63,7 +64,7 @@ BENCH_BINS = $(BUILD)/bench_ops $(BUILD)/bench_gpu
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
 .PHONY: all lib test sanitize fuzz fuzz-build fuzz-corpus deps deps-torch golden bench-ops bench-train bench-nice-lambda demo clean
-.PHONY: fetch-data bench-nice-cifar
+.PHONY: fetch-data bench-nice-cifar bench-fig9-imagenette
 .PHONY: compare-methods parity-captum
 all: $(BIN)
 lib: $(LIB)
@@ -151,6 +152,9 @@ parity-captum: deps $(BIN) $(VENV_BENCH)/.parity-ok
 
 bench-nice-cifar: deps $(BIN)
 	sh bench/nice_cifar.sh bench/results
+# CKPT, DATA, EPOCHS, BATCH, LIMIT, N, SLOW_N, DEVICE, WORK: see bench/fig9_imagenette.sh
+bench-fig9-imagenette: deps-torch $(BIN)
+	sh bench/fig9_imagenette.sh bench/results
 
 # ---- the papers' tables and figures (bench/eval.py; docs/paper-tables.md, docs/eval.md) ----
 DATA ?= fashion-mnist

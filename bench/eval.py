@@ -30,7 +30,7 @@ SLOW = {"mask", "igos"}  # seconds per image on a CPU: these get --slow-n images
 FALLBACK = {"random", "intensity", "nice"}  # bench/fallback_maps.py can write these if explain cannot
 COLOURS = {"saliency": "#9400d3", "cam": "#8b4513", "gradcam": "#009e73", "ig": "#56b4e9", "mask": "#e69f00",
            "igos": "#cc79a7", "rtis": "#ff69b4", "nice": "#0050c8", "random": "#e51e10", "intensity": "#000000",
-           "downsample": "#808080"}
+           "downsample": "#808080", "nice-fixed": "#0050c8", "nice-finetuned": "#00a0ff"}
 
 
 def lc(m):
@@ -222,11 +222,12 @@ def fig6(b):
 def fig9(b):
     nice = b.maps("nice", b.n_for("nice"))
     rows, base = [], None
-    for m in METHODS:
+    blocks_arg = ["--blocks", b.a.blocks] if b.a.blocks else []
+    for m in b.methods:
         p = b.maps(m, b.n_for(m))
         if not p:
             continue
-        args = ["compress", "--maps", p, "--classifier", b.a.model]
+        args = ["compress", "--maps", p, "--classifier", b.a.model] + blocks_arg
         if m != "nice":
             args += ["--density-from", nice] if nice else ["--density", str(b.a.density)]
         if base is None:
@@ -236,10 +237,23 @@ def fig9(b):
         if base is None:
             base = [x for x in r["rows"] if x["kind"] != "mixed"]
             base_n = r["n"]
-        rows.append((m, r["n"], r["mask"], r["mask_density"], mixed))
+        rows.append((m if m != "nice" or not b.a.nice_label else b.a.nice_label, r["n"], r["mask"], r["mask_density"], mixed))
     if not rows:
         sys.exit("bench fig9: no method produced maps")
     blocks = [x["block"] for x in rows[0][4]]
+    # further NICE files (e.g. one with a finetuned classifier): `nicex nice compress`
+    # at each block, with the classifier stored in that file
+    for spec in [s for s in b.a.nice_rows.split(",") if s]:
+        label, path = spec.split("=", 1)
+        mixed, dens = [], 0.0
+        for k in blocks:
+            p = run([b.nicex, "nice", "compress", "--gen", path, "--data", b.a.data, "--block", str(k), "--n",
+                     str(b.n_for("nice")), "--device", b.a.device, "--no-images", "--json",
+                     "--out", os.path.join(b.work, "nice-compress-%s-b%d" % (label, k))], env=b.env)
+            j = json.loads(p.stdout.strip().splitlines()[-1])
+            mixed.append({"block": k, "mean_bytes": j["mean_bytes"], "accuracy": j["accuracy"]})
+            dens = j.get("density", dens)
+        rows.append((label, j["n"], "NICE's test-time mask (eq. 12), classifier as stored in `%s`" % path, dens, mixed))
     t = b.header("NICE Fig. 9: compression with mixed-resolution images",
                  "x~ = x z + x_b (1 - z) (eq. 13; x_b: b x b block means), rounded to 8 bits, PNG with default zlib "
                  "(data/png.c); NICE's test-time mask as is, other maps thresholded at the density of NICE's mask "
@@ -247,19 +261,19 @@ def fig9(b):
     t += "\nEach cell: mean PNG bytes / accuracy. `downsample`: the b x b means stored as a (H/b)x(W/b) PNG, shown to the classifier upsampled bilinearly; b = 1 is the original images.\n\n"
     t += "| method | n | mask density | " + " | ".join("b=%d" % k for k in blocks) + " |\n|---|---|---|" + "---|" * len(blocks) + "\n"
     for m, n, how, dens, mixed in rows:
-        t += "| %s | %d | %.3f | %s |\n" % (m, n, dens, " | ".join("%.0f / %.3f" % (x["mean_bytes"], x["accuracy"]) for x in mixed))
+        t += "| %s | %d | %s | %s |\n" % (m, n, "%.3f" % dens if dens else "", " | ".join("%.0f / %.3f" % (x["mean_bytes"], x["accuracy"]) for x in mixed))
     if base:
         t += "| downsample (original at b=1) | %d | | %s |\n" % (base_n, " | ".join("%.0f / %.3f" % (x["mean_bytes"], x["accuracy"]) for x in base))
     t += "\nMasks: " + "; ".join("%s: %s" % (m, how) for m, n, how, d, x in rows) + "\n"
     t += b.footer()
-    b.write("fig9-compress", t)
+    b.write(b.a.name or "fig9-compress", t)
     series = rows + ([("downsample", base_n, "", 0, base)] if base else [])
     dat = "".join("%d %s\n" % (k, " ".join("%.2f %.4f" % (s[4][i]["mean_bytes"], s[4][i]["accuracy"]) for s in series))
                   for i, k in enumerate(blocks))
     pa = ", ".join("'fig9.dat' u 1:%d w lp pt 7 %s t '%s'" % (3 + 2 * j, lc(s[0]), s[0]) for j, s in enumerate(series))
     pb = ", ".join("'fig9.dat' u 1:%d w lp pt 7 %s t '%s'" % (2 + 2 * j, lc(s[0]), s[0]) for j, s in enumerate(series))
-    b.plot("fig9-compress", "set multiplot layout 1,2 title 'Compression (%s, %s)'\nset logscale x 2\nset grid\nset xlabel 'block size b'\n"
-           "set ylabel 'accuracy'\nset key bottom left font ',8'\nplot %s\nset ylabel 'mean PNG bytes'\nset key top right font ',8'\nplot %s\nunset multiplot"
+    b.plot(b.a.name or "fig9-compress", "set multiplot layout 1,2 title 'Compression (%s, %s)'\nset logscale x 2\nset grid\nset xlabel 'block size b'\n"
+           "set ylabel 'accuracy'\nset key outside right font ',8'\nplot %s\nset ylabel 'mean PNG bytes'\nset key outside right font ',8'\nplot %s\nunset multiplot"
            % (b.a.data, os.path.basename(b.a.model), pa, pb), {"fig9.dat": dat})
 
 
@@ -471,6 +485,11 @@ def main():
     ap.add_argument("--protocols", default="igos,rise")
     ap.add_argument("--density", type=float, default=0.35, help="fig9 mask density when NICE is missing")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--name", default="", help="output stem in --out (default: the target's own, e.g. fig9-compress)")
+    ap.add_argument("--blocks", default="", help="fig9 block sizes, e.g. 1,2,4,8,16,32 (default: every divisor of the side)")
+    ap.add_argument("--methods", default="", help="comma-separated subset of the methods (default all)")
+    ap.add_argument("--nice-label", default="", help="fig9: the row name of --gen (default nice)")
+    ap.add_argument("--nice-rows", default="", help="fig9: more NICE rows LABEL=FILE,... scored by `nicex nice compress` with the classifier in FILE")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--venv", default=os.path.join(ROOT, ".venv-bench"))
@@ -481,6 +500,7 @@ def main():
     if not os.path.exists(a.nicex):
         sys.exit("bench: %s not found (make first)" % a.nicex)
     b = Bench(a)
+    b.methods = [m for m in METHODS if not a.methods or m in a.methods.split(",")]
     {"table2": table2, "fig6": fig6, "fig9": fig9, "igos": igos, "localise": localise}[a.target](b)
 
 
