@@ -4,6 +4,7 @@
 #include "data/image.h"
 #include "data/loader.h"
 #include "eval/accuracy.h"
+#include "eval/compress.h"
 #include "eval/render.h"
 #include "layers/checkpoint.h"
 #include "nice/train.h"
@@ -102,11 +103,8 @@ static int nice_train_cmd(int argc, char **argv) {
     c.hc.smooth_norm = sn ? NICE_NORM_MEAN : NICE_NORM_SUM;
     c.hc.beta = beta;
     c.quiet = json;
-    if (strcmp(opt, "adam") == 0) c.opt = OPTIM_ADAM;
-    else if (strcmp(opt, "sgd") == 0) c.opt = OPTIM_SGD;
-    else if (strcmp(opt, "adamw") == 0) c.opt = OPTIM_ADAMW;
-    else {
-        fprintf(stderr, "nicex: --opt: unknown optimizer '%s'\n", opt);
+    if (optim_kind_parse(opt, &c.opt) != 0) {
+        fprintf(stderr, "nicex: --opt: %s\n", nx_error_msg());
         return 2;
     }
     if (schedule && lr_schedule_parse(schedule, &c.schedule) != 0) return fail("--schedule");
@@ -311,60 +309,20 @@ static int nice_compress_cmd(int argc, char **argv) {
         fprintf(stderr, "nicex: --out: the folder name is too long (%zu characters)\n", strlen(out));
         return 2;
     }
-    AtomicFile csv;
-    if (atomic_file_open(&csv, csv_path) != 0) return fail(NULL);
-    fprintf(csv.f, "file,bytes,original_bytes,label,prediction\n");
-    int C = d.c, H = d.h, W = d.w, batch = 100;
-    float *x = nx_malloc(sizeof(float) * (size_t)batch * C * H * W), *q = nx_malloc(sizeof(float) * (size_t)C * H * W);
-    size_t img_bytes = (size_t)H * W * C;
-    uint8_t *pxb = nx_malloc(img_bytes * batch), *orig = nx_malloc(img_bytes); /* pxb: (batch, H, W, C) */
-    int32_t *pred = nx_malloc(sizeof(int32_t) * (size_t)batch);
-    double bytes = 0, orig_bytes = 0;
-    int correct = 0;
-    bool prev = nx_no_grad();
-    model_set_training(&m, false);
-    for (int start = 0; start < n; start += batch) {
-        int b = n - start < batch ? n - start : batch;
-        nx_step_reset();
-        for (int i = 0; i < b; i++) dataset_get_float(&d, start + i, x + (size_t)i * C * H * W, NULL, NULL);
-        Tensor *xt = batch_to_device(x, b, C, H, W, dev);
-        Tensor *mixed = nice_mix(xt, hc_test_mask(&c.hc, generator_forward(&g, xt)), c.block, c.background);
-        float *mh = tensor_to_host(mixed);
-        /* the classifier sees exactly what the PNG holds: 8-bit pixels */
-        for (int i = 0; i < b; i++) {
-            uint8_t *px = pxb + img_bytes * i;
-            render_image(px, mh + (size_t)i * C * H * W, C, H, W, 0);
-            for (int p = 0; p < H * W; p++)
-                for (int k = 0; k < C; k++) q[k * H * W + p] = px[p * C + k] / 255.0f;
-            memcpy(mh + (size_t)i * C * H * W, q, sizeof(float) * (size_t)C * H * W);
-        }
-        argmax_rows(pred, model_forward(&m, batch_to_device(mh, b, C, H, W, dev)));
-        for (int i = 0; i < b; i++) {
-            size_t nb, ob;
-            const uint8_t *px = pxb + img_bytes * i;
-            render_image(orig, x + (size_t)i * C * H * W, C, H, W, 0);
-            char name[64];
-            snprintf(name, sizeof name, "%05d.png", start + i);
-            if (no_images ? png_encoded_size(px, H, W, C, &nb) != 0 : write_png(out, name, px, H, W, C, &nb) != 0)
-                return fail(NULL);
-            if (png_encoded_size(orig, H, W, C, &ob) != 0) return fail(NULL);
-            bytes += (double)nb, orig_bytes += (double)ob;
-            correct += pred[i] == d.labels[start + i];
-            fprintf(csv.f, "%s,%zu,%zu,%d,%d\n", name, nb, ob, d.labels[start + i], pred[i]);
-        }
-        free(mh);
+    NiceCompressResult cr;
+    rc = compress_nice_folder(&cr, &g, &m, &c.hc, c.block, c.background, &d, n, out, !no_images);
+    if (rc == -2) {
+        fprintf(stderr, "nicex: --out: %s\n", nx_error_msg());
+        return 1;
     }
-    nx_set_grad(prev);
-    nx_step_reset();
-    if (atomic_file_commit(&csv) != 0) return fail(NULL);
-    double acc = (double)correct / n;
+    if (rc != 0) return fail(NULL);
+    double bytes = cr.bytes, orig_bytes = cr.original_bytes, acc = (double)cr.correct / n;
     if (json)
         printf("{\"n\": %d, \"block\": %d, \"mean_bytes\": %.1f, \"original_mean_bytes\": %.1f, \"ratio\": %.4f, "
                "\"accuracy\": %.6f, \"csv\": \"%s\"}\n",
                n, c.block, bytes / n, orig_bytes / n, orig_bytes / bytes, acc, csv_path);
     else printf("block %d: %d images, mean PNG %.0f bytes (original %.0f, %.2fx smaller), accuracy %.2f%%; %s\n", c.block, n,
                 bytes / n, orig_bytes / n, orig_bytes / bytes, 100 * acc, csv_path);
-    free(x), free(q), free(pxb), free(orig), free(pred);
     generator_free(&g);
     model_free(&m);
     dataset_free(&d);

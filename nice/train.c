@@ -28,10 +28,9 @@ NiceConfig nice_config_default(void) {
                         .schedule = {.kind = LR_STEP, .step_size = 5, .gamma = 0.1}};
 }
 
+/* SGD with the config's momentum, Adam, or AdamW (its default weight decay): no weight decay flag in NICE. */
 static Optimizer *make_optimizer(ParamStore *s, const NiceConfig *c, float lr) {
-    if (c->opt == OPTIM_SGD) return optim_sgd(s, (SgdConfig){.lr = lr, .momentum = c->momentum});
-    if (c->opt == OPTIM_ADAMW) return optim_adamw(s, adamw_defaults(lr));
-    return optim_adam(s, adam_defaults(lr));
+    return optim_create(s, c->opt, lr, c->momentum, 0);
 }
 
 static float scalar(const Tensor *t) {
