@@ -17,7 +17,7 @@
 #include "eval/randomise.h"
 #include "eval/timing.h"
 #include "layers/checkpoint.h"
-#include "nice/train.h"
+#include "nice/checkpoint.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -368,10 +368,8 @@ static int compress_cmd(int argc, char **argv) {
                         "usage: nicex metrics compress --maps F --classifier CKPT [--density D | --density-from NICE_MAPS]");
     if (rc) return rc > 0 ? 0 : 2;
     NiceBackground bg;
-    if (strcmp(background, "blocks") == 0) bg = NICE_BG_BLOCKS;
-    else if (strcmp(background, "zero") == 0) bg = NICE_BG_ZERO;
-    else {
-        fprintf(stderr, "nicex: --background: '%s' is not blocks or zero\n", background);
+    if (nice_background_parse(background, &bg) != 0) {
+        fprintf(stderr, "nicex: --background: %s\n", nx_error_msg());
         return 2;
     }
     if (density < 0 || density > 1) {

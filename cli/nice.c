@@ -7,7 +7,7 @@
 #include "eval/compress.h"
 #include "eval/render.h"
 #include "layers/checkpoint.h"
-#include "nice/train.h"
+#include "nice/checkpoint.h"
 #include "tensor/rng.h"
 #include "tensor/safetensors.h"
 
@@ -36,14 +36,10 @@ static int make_dir(const char *dir) {
     return -1;
 }
 
-static int parse_choice(const char *opt, const char *v, const char *a, const char *b, int *out) {
-    if (strcmp(v, a) == 0) *out = 0;
-    else if (strcmp(v, b) == 0) *out = 1;
-    else {
-        fprintf(stderr, "nicex: --%s: '%s' is not %s or %s\n", opt, v, a, b);
-        return -1;
-    }
-    return 0;
+/* A NICE option name (nice/names.c): "nicex: --background: 'x' is not blocks or zero", exit 2. */
+static int bad_name(const char *flag) {
+    fprintf(stderr, "nicex: --%s: %s\n", flag, nx_error_msg());
+    return 2;
 }
 
 /* ---- nice train ---------------------------------------------------------- */
@@ -87,20 +83,14 @@ static int nice_train_cmd(int argc, char **argv) {
     int rc = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0],
                         "usage: nicex nice train --classifier CKPT [--data D] [--lambda1 L] [--block b] ...");
     if (rc) return rc > 0 ? 0 : 2;
-    int bg, tm, cn, sn;
     if (!classifier) {
         fprintf(stderr, "nicex: nice train needs --classifier CKPT (e.g. from nicex train)\n");
         return 2;
     }
-    if (parse_choice("background", background, "blocks", "zero", &bg) || parse_choice("test-mask", test_mask, "paper", "l0", &tm) ||
-        parse_choice("smooth-norm", smooth_norm, "sum", "mean", &sn))
-        return 2;
-    if (strcmp(cap_norm, "dataset") == 0) cn = 2;
-    else if (parse_choice("capacity-norm", cap_norm, "mean", "sum", &cn)) return 2;
-    c.background = bg ? NICE_BG_ZERO : NICE_BG_BLOCKS;
-    c.hc.test_mask = tm ? NICE_TEST_L0 : NICE_TEST_PAPER;
-    c.hc.capacity_norm = cn == 2 ? NICE_NORM_DATASET : cn ? NICE_NORM_SUM : NICE_NORM_MEAN;
-    c.hc.smooth_norm = sn ? NICE_NORM_MEAN : NICE_NORM_SUM;
+    if (nice_background_parse(background, &c.background) != 0) return bad_name("background");
+    if (nice_test_mask_parse(test_mask, &c.hc.test_mask) != 0) return bad_name("test-mask");
+    if (nice_smooth_norm_parse(smooth_norm, &c.hc.smooth_norm) != 0) return bad_name("smooth-norm");
+    if (nice_capacity_norm_parse(cap_norm, &c.hc.capacity_norm) != 0) return bad_name("capacity-norm");
     c.hc.beta = beta;
     c.quiet = json;
     if (optim_kind_parse(opt, &c.opt) != 0) {
@@ -237,7 +227,7 @@ static int nice_explain_cmd(int argc, char **argv) {
     if ((size_t)snprintf(maps, sizeof maps, "%s/maps.safetensors", out) >= sizeof maps) return 1; /* write_png said why */
     const char *names[2] = {"log_alpha", "mask"};
     const Tensor *ts[2] = {la, z};
-    const char *meta[] = {"generator", gen_path, "data", data, "test_mask", c.hc.test_mask == NICE_TEST_L0 ? "l0" : "paper"};
+    const char *meta[] = {"generator", gen_path, "data", data, "test_mask", nice_test_mask_name(c.hc.test_mask)};
     if (safetensors_save(maps, 2, names, ts, 3, meta) != 0) return fail(NULL);
     density /= (double)n * H * W;
     int correct = 0;
@@ -289,9 +279,7 @@ static int nice_compress_cmd(int argc, char **argv) {
     NiceConfig c;
     if (nice_load(gen_path, &g, &m, &c, dev) != 0) return fail("--gen");
     if (block > 0) c.block = block;
-    int bg;
-    if (parse_choice("background", background, "blocks", "zero", &bg)) return 2;
-    c.background = bg ? NICE_BG_ZERO : NICE_BG_BLOCKS;
+    if (nice_background_parse(background, &c.background) != 0) return bad_name("background");
     Dataset d;
     if (dataset_open(&d, data, DATA_TEST, image_size, 0) != 0) return fail(NULL);
     if (d.h % c.block != 0 || d.w % c.block != 0) {
