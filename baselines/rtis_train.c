@@ -393,8 +393,9 @@ int rtis_load(const char *path, RtisModel *r, Model *m, RtisConfig *c, bool *wei
     if (c) {
         *c = rtis_config_default(m->in_h, m->n_classes);
         const char *s;
-#define GETF(key, field) \
-    if ((s = safetensors_meta(&sf, key))) c->field = strtof(s, NULL);
+#define GETF(key, field)                                                                                   \
+    if ((s = safetensors_meta(&sf, key)) && meta_parse_float(path, key, s, -1e30f, 1e30f, false, &c->field) != 0) \
+        goto done;
         GETF("area_coef", area_coef)
         GETF("area_power", area_power)
         GETF("smooth_coef", smooth_coef)

@@ -78,19 +78,10 @@ static int meta_int(SafetensorsFile *sf, const char *key, int *out, long long lo
     return 0;
 }
 
-/* A float setting: finite and in [lo, hi] (above lo when open). */
+/* An optional float setting: absent keeps *out; else finite and in [lo, hi] (above lo when open). */
 static int meta_float(SafetensorsFile *sf, const char *key, float *out, float lo, float hi, bool open) {
     const char *v = safetensors_meta(sf, key);
-    if (!v) return 0;
-    char *end;
-    float x = strtof(v, &end);
-    if (!*v || *end || !isfinite(x) || (open ? x <= lo : x < lo) || x > hi) {
-        nx_error_set("%s: metadata '%s' is '%.40s': expected a number %s %g and <= %g", sf->path, key, v,
-                     open ? ">" : ">=", (double)lo, (double)hi);
-        return -1;
-    }
-    *out = x;
-    return 0;
+    return v ? meta_parse_float(sf->path, key, v, lo, hi, open, out) : 0;
 }
 
 int nice_load(const char *path, Generator *g, Model *m, NiceConfig *c, Device d) {
