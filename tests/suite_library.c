@@ -8,6 +8,12 @@
  * checkpoint written loads back with the same accuracy, the same seed gives
  * the same parameters bit for bit and another seed other parameters, and a
  * stop request ends the run after the step that saw it.
+ *
+ * Also the pieces the commands share: the option parsers (optim_kind_parse,
+ * lr_schedule_parse_or, nice/names.c) and the one checkpoint loader
+ * (safetensors_read_params) as NICE files use it: an F16 copy of the
+ * shipped NICE file loads (widened exactly), a NaN in it is refused naming
+ * the key, and a missing tensor is named with its prefix.
  */
 #include <check.h>
 #include <math.h>
@@ -21,7 +27,14 @@
 #include "eval/accuracy.h"
 #include "layers/checkpoint.h"
 #include "layers/train.h"
+#include "nice/checkpoint.h"
 #include "tensor/rng.h"
+#include "tensor/safetensors.h"
+
+#ifndef NX_MODELS_DIR
+#define NX_MODELS_DIR "models"
+#endif
+#define SHIPPED_NICE NX_MODELS_DIR "/nice-lenet5-fashion-mnist.safetensors"
 
 enum { EPOCHS = 3, TRAIN_N = 300, TEST_N = 500 };
 
@@ -170,6 +183,127 @@ START_TEST(test_stop_request) {
 }
 END_TEST
 
+START_TEST(test_option_parsers) {
+    OptimKind k;
+    const char *names[] = {"sgd", "adam", "adamw"};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(optim_kind_parse(names[i], &k), 0);
+        ck_assert_str_eq(optim_kind_name(k), names[i]);
+    }
+    ck_assert_int_eq(optim_kind_parse("Adam", &k), -1);
+    ck_assert_str_eq(nx_error_msg(), "unknown optimizer 'Adam' (sgd, adam, adamw)");
+
+    LrSchedule s;
+    ck_assert_int_eq(lr_schedule_parse_or("step", 7, 0.1f, 30, &s), 0);
+    ck_assert(s.kind == LR_STEP && s.step_size == 7 && s.gamma == 0.1); /* the decimal typed, not 0.1f */
+    ck_assert_int_eq(lr_schedule_parse_or("cosine", 7, 0.1f, 30, &s), 0);
+    ck_assert(s.kind == LR_COSINE && s.t_max == 30 && s.eta_min == 0);
+    ck_assert_int_eq(lr_schedule_parse_or("cosine:12:0.5", 7, 0.1f, 30, &s), 0);
+    ck_assert(s.kind == LR_COSINE && s.t_max == 12 && s.eta_min == 0.5);
+    ck_assert_int_eq(lr_schedule_parse_or("constant", 7, 0.1f, 30, &s), 0);
+    ck_assert(s.kind == LR_CONSTANT);
+    ck_assert_int_eq(lr_schedule_parse_or("step:0:0.1", 7, 0.1f, 30, &s), -1);
+    ck_assert_int_eq(lr_schedule_parse_or("steps", 7, 0.1f, 30, &s), -1);
+
+    NiceBackground bg;
+    NiceTestMask tm;
+    NiceNorm nn;
+    ck_assert(nice_background_parse("zero", &bg) == 0 && bg == NICE_BG_ZERO);
+    ck_assert_str_eq(nice_background_name(bg), "zero");
+    ck_assert(nice_background_parse("blocks", &bg) == 0 && bg == NICE_BG_BLOCKS);
+    ck_assert_int_eq(nice_background_parse("black", &bg), -1);
+    ck_assert_str_eq(nx_error_msg(), "'black' is not blocks or zero");
+    ck_assert(nice_test_mask_parse("l0", &tm) == 0 && tm == NICE_TEST_L0);
+    ck_assert_str_eq(nice_test_mask_name(tm), "l0");
+    ck_assert_int_eq(nice_test_mask_parse("L0", &tm), -1);
+    ck_assert_str_eq(nx_error_msg(), "'L0' is not paper or l0");
+    ck_assert(nice_capacity_norm_parse("dataset", &nn) == 0 && nn == NICE_NORM_DATASET);
+    ck_assert_str_eq(nice_norm_name(nn), "dataset");
+    ck_assert_int_eq(nice_capacity_norm_parse("max", &nn), -1);
+    ck_assert_str_eq(nx_error_msg(), "'max' is not mean, sum or dataset");
+    ck_assert(nice_smooth_norm_parse("mean", &nn) == 0 && nn == NICE_NORM_MEAN);
+    ck_assert_int_eq(nice_smooth_norm_parse("dataset", &nn), -1); /* L_S has no dataset form */
+    ck_assert_str_eq(nx_error_msg(), "'dataset' is not sum or mean");
+}
+END_TEST
+
+/* Rewrite the NICE file src as dst with every float tensor F16 (or, with
+ * nan_key, that tensor's element 0 set to NaN, F32), the metadata kept;
+ * drop: a key left out. */
+static void rewrite_nice(const char *src, const char *dst, bool f16, const char *nan_key, const char *drop) {
+    SafetensorsFile sf;
+    ck_assert_msg(safetensors_open(&sf, src) == 0, "%s", nx_error_msg());
+    const char **names = nx_calloc((size_t)sf.n, sizeof *names);
+    const Tensor **ts = nx_calloc((size_t)sf.n, sizeof *ts);
+    float **data = nx_calloc((size_t)sf.n, sizeof *data);
+    int n = 0;
+    for (int i = 0; i < sf.n; i++) {
+        const StTensorInfo *ti = &sf.t[i];
+        ck_assert_str_eq(ti->dtype, "F32");
+        if (drop && strcmp(ti->name, drop) == 0) continue;
+        data[n] = nx_malloc((size_t)(ti->end - ti->begin) + 4);
+        ck_assert(safetensors_read_raw(&sf, ti, data[n]) == 0);
+        if (nan_key && strcmp(ti->name, nan_key) == 0) data[n][0] = NAN;
+        int shape[ST_MAX_DIMS], nd = ti->ndim ? ti->ndim : 1;
+        for (int d = 0; d < nd; d++) shape[d] = ti->ndim ? (int)ti->shape[d] : 1;
+        names[n] = ti->name;
+        ts[n] = tensor_wrap(NX_CPU, NX_F32, data[n], nd, shape);
+        n++;
+    }
+    const char **meta = nx_calloc((size_t)2 * sf.n_meta + 2, sizeof *meta);
+    for (int i = 0; i < sf.n_meta; i++) meta[2 * i] = sf.meta_key[i], meta[2 * i + 1] = sf.meta_val[i];
+    ck_assert_msg(safetensors_save_as(dst, n, names, ts, sf.n_meta, meta, f16 ? ST_SAVE_F16 : ST_SAVE_F32) == 0, "%s",
+                  nx_error_msg());
+    for (int i = 0; i < n; i++) free(data[i]);
+    free(data), free(ts), free(names), free(meta);
+    safetensors_close(&sf);
+    nx_step_reset();
+}
+
+START_TEST(test_nice_file_loader) {
+    char dir[] = "/tmp/nicex-library-XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char half[64], broken[64], partial[64];
+    snprintf(half, sizeof half, "%s/half.safetensors", dir);
+    snprintf(broken, sizeof broken, "%s/nan.safetensors", dir);
+    snprintf(partial, sizeof partial, "%s/partial.safetensors", dir);
+    Generator g, g2;
+    Model m, m2;
+    NiceConfig c, c2;
+    ck_assert_msg(nice_load(SHIPPED_NICE, &g, &m, &c, NX_CPU) == 0, "%s", nx_error_msg());
+
+    rewrite_nice(SHIPPED_NICE, half, true, NULL, NULL);
+    ck_assert_msg(nice_load(half, &g2, &m2, &c2, NX_CPU) == 0, "%s", nx_error_msg());
+    ck_assert_int_eq(c2.block, c.block);
+    ck_assert(c2.hc.beta == c.hc.beta && c2.background == c.background && c2.hc.test_mask == c.hc.test_mask);
+    ck_assert_int_eq(g2.params.total, g.params.total);
+    size_t changed = 0;
+    for (int s = 0; s < 2; s++) {
+        const ParamStore *a = s ? &m.params : &g.params, *b = s ? &m2.params : &g2.params;
+        for (size_t i = 0; i < a->total; i++) {
+            float want = st_f16_to_f32(st_f32_to_f16(a->params[i]));
+            ck_assert_msg(b->params[i] == want, "float %zu: %g, expected %g", i, (double)b->params[i], (double)want);
+            changed += b->params[i] != a->params[i];
+        }
+    }
+    ck_assert_msg(changed > 0, "the F16 copy is not narrower: the test would not see a missing widening");
+    generator_free(&g2), model_free(&m2);
+
+    rewrite_nice(SHIPPED_NICE, broken, false, "generator.conv1.weight", NULL);
+    ck_assert_int_eq(nice_load(broken, &g2, &m2, &c2, NX_CPU), -1);
+    ck_assert_msg(strstr(nx_error_msg(), "'generator.conv1.weight' holds nan at element 0") != NULL, "%s",
+                  nx_error_msg());
+
+    rewrite_nice(SHIPPED_NICE, partial, false, NULL, "classifier.fc2.bias");
+    ck_assert_int_eq(nice_load(partial, &g2, &m2, &c2, NX_CPU), -1);
+    ck_assert_msg(strstr(nx_error_msg(), "key 'classifier.fc2.bias' is missing from the file") != NULL, "%s",
+                  nx_error_msg());
+
+    generator_free(&g), model_free(&m);
+    unlink(half), unlink(broken), unlink(partial), rmdir(dir);
+}
+END_TEST
+
 Suite *suite_library(void) {
     Suite *s = suite_create("library");
     TCase *tc = tcase_create("library");
@@ -177,6 +311,8 @@ Suite *suite_library(void) {
     tcase_add_test(tc, test_train_then_evaluate);
     tcase_add_test(tc, test_same_seed_same_params);
     tcase_add_test(tc, test_stop_request);
+    tcase_add_test(tc, test_option_parsers);
+    tcase_add_test(tc, test_nice_file_loader);
     suite_add_tcase(s, tc);
     return s;
 }
