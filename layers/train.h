@@ -18,9 +18,11 @@
  *   if (train_classifier(&m, &train, &test, &c, &r) != TRAIN_OK) puts(nx_error_msg());
  *   EvalResult ev = eval_classifier(&m, &test, 500, NULL, NULL);
  *
- * Nothing is printed but the progress bar (off with c->quiet); the caller
- * hears of resumption, batches and epochs through c->on_event, and reads
- * why a run stopped from the TrainStatus and the TrainResult.
+ * Nothing is printed but the progress bar (off with c->quiet) and the
+ * warning of a resumed state file that does not name its checkpoint
+ * (train_state_load_paired); the caller hears of resumption, batches and
+ * epochs through c->on_event, and reads why a run stopped from the
+ * TrainStatus and the TrainResult.
  */
 #ifndef NX_LAYERS_TRAIN_H
 #define NX_LAYERS_TRAIN_H
