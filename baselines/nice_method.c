@@ -10,7 +10,7 @@
  */
 #include "baselines/baselines.h"
 #include "eval/accuracy.h"
-#include "nice/train.h"
+#include "nice/checkpoint.h"
 
 #include <stddef.h>
 #include <string.h>

@@ -10,6 +10,7 @@
  */
 #include "baselines/baselines.h"
 #include "baselines/rtis.h"
+#include "layers/checkpoint.h"
 #include "tensor/safetensors.h"
 
 #include <stddef.h>
@@ -63,7 +64,8 @@ static void native_size_v(const Model *m, const void *o, int H, int W, int *nh, 
     *nh = *nw = 0;
     if (safetensors_open(&sf, ro->rtis ? ro->rtis : SHIPPED_RTIS) != 0) return;
     const char *s = safetensors_meta(&sf, "mask_size");
-    if (s) *nh = *nw = atoi(s);
+    long long v;
+    if (s && meta_parse_int(sf.path, "mask_size", s, 1, MODEL_MAX_SIDE, &v) == 0) *nh = *nw = (int)v;
     safetensors_close(&sf);
 }
 

@@ -117,10 +117,11 @@ static int state_epoch(const char *path) {
     SafetensorsFile sf;
     if (safetensors_open(&sf, path) != 0) return -1;
     const char *e = safetensors_meta(&sf, "epoch");
-    int v = e ? atoi(e) : -1;
+    long long v = -1;
     if (!e) nx_error_set("%s: not a nicex training-state file (no epoch)", path);
+    else if (meta_parse_int(path, "epoch", e, 0, 100000000, &v) != 0) v = -1;
     safetensors_close(&sf);
-    return v;
+    return (int)v;
 }
 
 int rtis_train(RtisModel *r, Model *m, const Dataset *train, const Dataset *test, const RtisConfig *c,
@@ -371,7 +372,13 @@ int rtis_load(const char *path, RtisModel *r, Model *m, RtisConfig *c, bool *wei
         nx_error_set("%s: not an RTIS file (no nicex-rtis format, classifier or base in the metadata)", path);
         goto done;
     }
-    if (strcmp(arch, m->arch) != 0 || atoi(cls) != m->n_classes || atoi(inc) != m->in_c || atoi(ins) != m->in_h) {
+    long long n_cls, n_inc, n_ins, n_base, n_blur;
+    if (meta_parse_int(path, "classes", cls, 1, MODEL_MAX_CLASSES, &n_cls) != 0 ||
+        meta_parse_int(path, "in_channels", inc, 1, MODEL_MAX_CHANNELS, &n_inc) != 0 ||
+        meta_parse_int(path, "in_size", ins, 1, MODEL_MAX_SIDE, &n_ins) != 0 ||
+        meta_parse_int(path, "base", base, 1, 65536, &n_base) != 0)
+        goto done;
+    if (strcmp(arch, m->arch) != 0 || n_cls != m->n_classes || n_inc != m->in_c || n_ins != m->in_h) {
         nx_error_set("%s explains %s with %s classes on %sx%sx%s images (%s); this classifier is %s with %d classes on "
                      "%dx%dx%d",
                      path, arch, cls, inc, ins, ins, file && *file ? file : "no file named", m->arch, m->n_classes,
@@ -386,8 +393,9 @@ int rtis_load(const char *path, RtisModel *r, Model *m, RtisConfig *c, bool *wei
     if (c) {
         *c = rtis_config_default(m->in_h, m->n_classes);
         const char *s;
-#define GETF(key, field) \
-    if ((s = safetensors_meta(&sf, key))) c->field = strtof(s, NULL);
+#define GETF(key, field)                                                                                   \
+    if ((s = safetensors_meta(&sf, key)) && meta_parse_float(path, key, s, -1e30f, 1e30f, false, &c->field) != 0) \
+        goto done;
         GETF("area_coef", area_coef)
         GETF("area_power", area_power)
         GETF("smooth_coef", smooth_coef)
@@ -398,11 +406,14 @@ int rtis_load(const char *path, RtisModel *r, Model *m, RtisConfig *c, bool *wei
         GETF("fake_prob", fake_prob)
         GETF("blur_sigma", blur_sigma)
 #undef GETF
-        if ((s = safetensors_meta(&sf, "blur_kernel"))) c->blur_kernel = atoi(s);
+        if ((s = safetensors_meta(&sf, "blur_kernel"))) {
+            if (meta_parse_int(path, "blur_kernel", s, 1, 10001, &n_blur) != 0) goto done;
+            c->blur_kernel = (int)n_blur;
+        }
         if ((s = safetensors_meta(&sf, "target"))) c->target = strcmp(s, "prediction") == 0 ? RTIS_TARGET_PREDICTION : RTIS_TARGET_LABEL;
-        c->base = atoi(base);
+        c->base = (int)n_base;
     }
-    if (rtis_create(r, m, atoi(base)) != 0) goto done;
+    if (rtis_create(r, m, (int)n_base) != 0) goto done;
     if (safetensors_load_params(path, &r->params, false) != 0) {
         rtis_free(r);
         goto done;

@@ -36,6 +36,8 @@
 #include "kernels/cuda_api.h"
 #endif
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +211,14 @@ static int bench_model(bool train, const char *arch, int N, int HW, int classes)
 }
 #endif
 
+/* A whole decimal int, -1 for anything else (every option here is >= 0). */
+static int int_arg(const char *s) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return end == s || *end || errno || v < 0 || v > INT_MAX ? -1 : (int)v;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return usage();
     const char *what = argv[1];
@@ -217,7 +227,7 @@ int main(int argc, char **argv) {
     for (int i = 2; i < argc; i++) {
         if (strncmp(argv[i], "--", 2) == 0) {
             if (i + 1 >= argc) return usage();
-            int v = atoi(argv[i + 1]);
+            int v = int_arg(argv[i + 1]);
             if (strcmp(argv[i], "--warmup") == 0 && v >= 0) g_warmup = v;
             else if (strcmp(argv[i], "--reps") == 0 && v >= 1) g_reps = v;
             else if (strcmp(argv[i], "--profile") == 0 && v >= 0) g_profile = v;
@@ -235,7 +245,7 @@ int main(int argc, char **argv) {
     }
     bool model = strcmp(what, "train") == 0 || strcmp(what, "infer") == 0;
     if (!model && strcmp(what, "conv") != 0) return usage();
-    if (model && (n_pos != 4 || atoi(pos[1]) < 1 || atoi(pos[2]) < 1 || atoi(pos[3]) < 1)) return usage();
+    if (model && (n_pos != 4 || int_arg(pos[1]) < 1 || int_arg(pos[2]) < 1 || int_arg(pos[3]) < 1)) return usage();
     if (!cuda_available()) {
         printf("skip reason=no-gpu (%s)\n",
 #ifdef NX_WITH_CUDA
@@ -257,7 +267,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (!model) return bench_conv(batch);
-    return bench_model(strcmp(what, "train") == 0, pos[0], atoi(pos[1]), atoi(pos[2]), atoi(pos[3]));
+    return bench_model(strcmp(what, "train") == 0, pos[0], int_arg(pos[1]), int_arg(pos[2]), int_arg(pos[3]));
 #else
     (void)batch;
     return 1;

@@ -166,7 +166,15 @@ int main(int argc, char **argv) {
     bool list = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
-        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 1000000) {
+                fprintf(stderr, "bench_ops: --reps %s: expected an integer from 1 to 1000000\n", argv[i]);
+                return 2;
+            }
+            reps = (int)v;
+        }
         else if (!strcmp(argv[i], "--list")) list = true;
         else if (!strcmp(argv[i], "--clock") && i + 1 < argc && !strcmp(argv[i + 1], "cpu"))
             g_clock = CLOCK_PROCESS_CPUTIME_ID, i++;

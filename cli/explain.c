@@ -461,7 +461,12 @@ int cmd_compare_maps(int argc, char **argv) {
             return 0;
         }
         if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) out = argv[++i];
-        else if (strcmp(argv[i], "--image-size") == 0 && i + 1 < argc) image_size = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--image-size") == 0 && i + 1 < argc) {
+            if (parse_int("image-size", argv[++i], 0, 4096, &image_size) != 0) {
+                fprintf(stderr, "nicex: %s\n", nx_error_msg());
+                return 2;
+            }
+        }
         else if (strncmp(argv[i], "--", 2) == 0) {
             fprintf(stderr, "nicex: compare-maps: unknown option '%s'\n", argv[i]);
             return 2;

@@ -17,7 +17,7 @@
 #include "eval/randomise.h"
 #include "eval/timing.h"
 #include "layers/checkpoint.h"
-#include "nice/train.h"
+#include "nice/checkpoint.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -338,7 +338,9 @@ static const char *nice_mask(float *z, const MapsFile *m) {
     const char *tm = maps_meta(m, "test_mask");
     if (tm && strcmp(tm, "l0") == 0) hc.test_mask = NICE_TEST_L0;
     const char *beta = maps_meta(m, "beta");
-    if (beta) hc.beta = strtof(beta, NULL);
+    float b;
+    if (beta && meta_parse_float("the maps file", "beta", beta, 0, 100, true, &b) == 0) hc.beta = b;
+    else if (beta) fprintf(stderr, "nicex: warning: %s; the mask uses beta %g\n", nx_error_msg(), (double)hc.beta);
     bool prev = nx_no_grad();
     Tensor *la = tensor_wrap(NX_CPU, NX_F32, m->maps, 2, (int[]){m->n, m->h * m->w});
     float *zh = tensor_to_host(hc_test_mask(&hc, la));
@@ -368,10 +370,8 @@ static int compress_cmd(int argc, char **argv) {
                         "usage: nicex metrics compress --maps F --classifier CKPT [--density D | --density-from NICE_MAPS]");
     if (rc) return rc > 0 ? 0 : 2;
     NiceBackground bg;
-    if (strcmp(background, "blocks") == 0) bg = NICE_BG_BLOCKS;
-    else if (strcmp(background, "zero") == 0) bg = NICE_BG_ZERO;
-    else {
-        fprintf(stderr, "nicex: --background: '%s' is not blocks or zero\n", background);
+    if (nice_background_parse(background, &bg) != 0) {
+        fprintf(stderr, "nicex: --background: %s\n", nx_error_msg());
         return 2;
     }
     if (density < 0 || density > 1) {

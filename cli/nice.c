@@ -4,9 +4,10 @@
 #include "data/image.h"
 #include "data/loader.h"
 #include "eval/accuracy.h"
+#include "eval/compress.h"
 #include "eval/render.h"
 #include "layers/checkpoint.h"
-#include "nice/train.h"
+#include "nice/checkpoint.h"
 #include "tensor/rng.h"
 #include "tensor/safetensors.h"
 
@@ -35,14 +36,10 @@ static int make_dir(const char *dir) {
     return -1;
 }
 
-static int parse_choice(const char *opt, const char *v, const char *a, const char *b, int *out) {
-    if (strcmp(v, a) == 0) *out = 0;
-    else if (strcmp(v, b) == 0) *out = 1;
-    else {
-        fprintf(stderr, "nicex: --%s: '%s' is not %s or %s\n", opt, v, a, b);
-        return -1;
-    }
-    return 0;
+/* A NICE option name (nice/names.c): "nicex: --background: 'x' is not blocks or zero", exit 2. */
+static int bad_name(const char *flag) {
+    fprintf(stderr, "nicex: --%s: %s\n", flag, nx_error_msg());
+    return 2;
 }
 
 /* ---- nice train ---------------------------------------------------------- */
@@ -86,27 +83,18 @@ static int nice_train_cmd(int argc, char **argv) {
     int rc = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0],
                         "usage: nicex nice train --classifier CKPT [--data D] [--lambda1 L] [--block b] ...");
     if (rc) return rc > 0 ? 0 : 2;
-    int bg, tm, cn, sn;
     if (!classifier) {
         fprintf(stderr, "nicex: nice train needs --classifier CKPT (e.g. from nicex train)\n");
         return 2;
     }
-    if (parse_choice("background", background, "blocks", "zero", &bg) || parse_choice("test-mask", test_mask, "paper", "l0", &tm) ||
-        parse_choice("smooth-norm", smooth_norm, "sum", "mean", &sn))
-        return 2;
-    if (strcmp(cap_norm, "dataset") == 0) cn = 2;
-    else if (parse_choice("capacity-norm", cap_norm, "mean", "sum", &cn)) return 2;
-    c.background = bg ? NICE_BG_ZERO : NICE_BG_BLOCKS;
-    c.hc.test_mask = tm ? NICE_TEST_L0 : NICE_TEST_PAPER;
-    c.hc.capacity_norm = cn == 2 ? NICE_NORM_DATASET : cn ? NICE_NORM_SUM : NICE_NORM_MEAN;
-    c.hc.smooth_norm = sn ? NICE_NORM_MEAN : NICE_NORM_SUM;
+    if (nice_background_parse(background, &c.background) != 0) return bad_name("background");
+    if (nice_test_mask_parse(test_mask, &c.hc.test_mask) != 0) return bad_name("test-mask");
+    if (nice_smooth_norm_parse(smooth_norm, &c.hc.smooth_norm) != 0) return bad_name("smooth-norm");
+    if (nice_capacity_norm_parse(cap_norm, &c.hc.capacity_norm) != 0) return bad_name("capacity-norm");
     c.hc.beta = beta;
     c.quiet = json;
-    if (strcmp(opt, "adam") == 0) c.opt = OPTIM_ADAM;
-    else if (strcmp(opt, "sgd") == 0) c.opt = OPTIM_SGD;
-    else if (strcmp(opt, "adamw") == 0) c.opt = OPTIM_ADAMW;
-    else {
-        fprintf(stderr, "nicex: --opt: unknown optimizer '%s'\n", opt);
+    if (optim_kind_parse(opt, &c.opt) != 0) {
+        fprintf(stderr, "nicex: --opt: %s\n", nx_error_msg());
         return 2;
     }
     if (schedule && lr_schedule_parse(schedule, &c.schedule) != 0) return fail("--schedule");
@@ -239,7 +227,7 @@ static int nice_explain_cmd(int argc, char **argv) {
     if ((size_t)snprintf(maps, sizeof maps, "%s/maps.safetensors", out) >= sizeof maps) return 1; /* write_png said why */
     const char *names[2] = {"log_alpha", "mask"};
     const Tensor *ts[2] = {la, z};
-    const char *meta[] = {"generator", gen_path, "data", data, "test_mask", c.hc.test_mask == NICE_TEST_L0 ? "l0" : "paper"};
+    const char *meta[] = {"generator", gen_path, "data", data, "test_mask", nice_test_mask_name(c.hc.test_mask)};
     if (safetensors_save(maps, 2, names, ts, 3, meta) != 0) return fail(NULL);
     density /= (double)n * H * W;
     int correct = 0;
@@ -291,9 +279,7 @@ static int nice_compress_cmd(int argc, char **argv) {
     NiceConfig c;
     if (nice_load(gen_path, &g, &m, &c, dev) != 0) return fail("--gen");
     if (block > 0) c.block = block;
-    int bg;
-    if (parse_choice("background", background, "blocks", "zero", &bg)) return 2;
-    c.background = bg ? NICE_BG_ZERO : NICE_BG_BLOCKS;
+    if (nice_background_parse(background, &c.background) != 0) return bad_name("background");
     Dataset d;
     if (dataset_open(&d, data, DATA_TEST, image_size, 0) != 0) return fail(NULL);
     if (d.h % c.block != 0 || d.w % c.block != 0) {
@@ -311,60 +297,20 @@ static int nice_compress_cmd(int argc, char **argv) {
         fprintf(stderr, "nicex: --out: the folder name is too long (%zu characters)\n", strlen(out));
         return 2;
     }
-    AtomicFile csv;
-    if (atomic_file_open(&csv, csv_path) != 0) return fail(NULL);
-    fprintf(csv.f, "file,bytes,original_bytes,label,prediction\n");
-    int C = d.c, H = d.h, W = d.w, batch = 100;
-    float *x = nx_malloc(sizeof(float) * (size_t)batch * C * H * W), *q = nx_malloc(sizeof(float) * (size_t)C * H * W);
-    size_t img_bytes = (size_t)H * W * C;
-    uint8_t *pxb = nx_malloc(img_bytes * batch), *orig = nx_malloc(img_bytes); /* pxb: (batch, H, W, C) */
-    int32_t *pred = nx_malloc(sizeof(int32_t) * (size_t)batch);
-    double bytes = 0, orig_bytes = 0;
-    int correct = 0;
-    bool prev = nx_no_grad();
-    model_set_training(&m, false);
-    for (int start = 0; start < n; start += batch) {
-        int b = n - start < batch ? n - start : batch;
-        nx_step_reset();
-        for (int i = 0; i < b; i++) dataset_get_float(&d, start + i, x + (size_t)i * C * H * W, NULL, NULL);
-        Tensor *xt = batch_to_device(x, b, C, H, W, dev);
-        Tensor *mixed = nice_mix(xt, hc_test_mask(&c.hc, generator_forward(&g, xt)), c.block, c.background);
-        float *mh = tensor_to_host(mixed);
-        /* the classifier sees exactly what the PNG holds: 8-bit pixels */
-        for (int i = 0; i < b; i++) {
-            uint8_t *px = pxb + img_bytes * i;
-            render_image(px, mh + (size_t)i * C * H * W, C, H, W, 0);
-            for (int p = 0; p < H * W; p++)
-                for (int k = 0; k < C; k++) q[k * H * W + p] = px[p * C + k] / 255.0f;
-            memcpy(mh + (size_t)i * C * H * W, q, sizeof(float) * (size_t)C * H * W);
-        }
-        argmax_rows(pred, model_forward(&m, batch_to_device(mh, b, C, H, W, dev)));
-        for (int i = 0; i < b; i++) {
-            size_t nb, ob;
-            const uint8_t *px = pxb + img_bytes * i;
-            render_image(orig, x + (size_t)i * C * H * W, C, H, W, 0);
-            char name[64];
-            snprintf(name, sizeof name, "%05d.png", start + i);
-            if (no_images ? png_encoded_size(px, H, W, C, &nb) != 0 : write_png(out, name, px, H, W, C, &nb) != 0)
-                return fail(NULL);
-            if (png_encoded_size(orig, H, W, C, &ob) != 0) return fail(NULL);
-            bytes += (double)nb, orig_bytes += (double)ob;
-            correct += pred[i] == d.labels[start + i];
-            fprintf(csv.f, "%s,%zu,%zu,%d,%d\n", name, nb, ob, d.labels[start + i], pred[i]);
-        }
-        free(mh);
+    NiceCompressResult cr;
+    rc = compress_nice_folder(&cr, &g, &m, &c.hc, c.block, c.background, &d, n, out, !no_images);
+    if (rc == -2) {
+        fprintf(stderr, "nicex: --out: %s\n", nx_error_msg());
+        return 1;
     }
-    nx_set_grad(prev);
-    nx_step_reset();
-    if (atomic_file_commit(&csv) != 0) return fail(NULL);
-    double acc = (double)correct / n;
+    if (rc != 0) return fail(NULL);
+    double bytes = cr.bytes, orig_bytes = cr.original_bytes, acc = (double)cr.correct / n;
     if (json)
         printf("{\"n\": %d, \"block\": %d, \"mean_bytes\": %.1f, \"original_mean_bytes\": %.1f, \"ratio\": %.4f, "
                "\"accuracy\": %.6f, \"csv\": \"%s\"}\n",
                n, c.block, bytes / n, orig_bytes / n, orig_bytes / bytes, acc, csv_path);
     else printf("block %d: %d images, mean PNG %.0f bytes (original %.0f, %.2fx smaller), accuracy %.2f%%; %s\n", c.block, n,
                 bytes / n, orig_bytes / n, orig_bytes / bytes, 100 * acc, csv_path);
-    free(x), free(q), free(pxb), free(orig), free(pred);
     generator_free(&g);
     model_free(&m);
     dataset_free(&d);

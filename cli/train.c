@@ -4,6 +4,7 @@
 #include "tensor/progress.h"
 #include "data/loader.h"
 #include "eval/accuracy.h"
+#include "layers/train.h"
 #include "layers/checkpoint.h"
 #include "tensor/safetensors.h"
 #include "tensor/rng.h"
@@ -60,27 +61,44 @@ static void last_good_note(char *buf, size_t cap, bool have, const char *path, i
     else snprintf(buf, cap, "no checkpoint was written (%s is as it was)", out);
 }
 
-/* --resume: the checkpoint's normalisation (metadata) must be the one
- * --normalize asked for, or the resumed run would train another model. */
-static int check_resume_normalize(const char *path, const Model *m) {
-    SafetensorsFile sf;
-    if (safetensors_open(&sf, path) != 0) return -1;
-    const char *nm = safetensors_meta(&sf, "normalize_mean"), *ns = safetensors_meta(&sf, "normalize_std");
-    bool on = false, same;
-    float mean[3], std[3];
-    if (nm && ns) {
-        char spec[160];
-        snprintf(spec, sizeof spec, "%s/%s", nm, ns);
-        if (model_normalize_parse(spec, &on, mean, std) != 0) on = !m->normalize; /* unreadable: a mismatch */
+/* What cmd_train prints as the library's training loop (layers/train.h) runs. */
+typedef struct {
+    const char *out, *resume;
+    bool json;
+    char *note; /* the last good checkpoint, for the interrupt handler and the error lines */
+    size_t note_cap;
+    double *epoch_sec, *epoch_acc; /* (epochs) */
+} TrainPrinter;
+
+static void on_train_event(void *ctx, const TrainEvent *e) {
+    TrainPrinter *tp = ctx;
+    switch (e->kind) {
+    case TRAIN_EV_RESUMED:
+        if (!tp->json) printf("resumed from %s after epoch %d\n", tp->resume, e->epoch);
+        break;
+    case TRAIN_EV_START: /* the checkpoint that is good now: --resume's (when it is also --out) or none yet */
+        last_good_note(tp->note, tp->note_cap, tp->resume != NULL, tp->resume ? tp->resume : tp->out, e->epoch, tp->out);
+        interrupt_set_note(tp->note);
+        interrupt_install(true); /* a signal stops the loop between steps, never inside a save */
+        break;
+    case TRAIN_EV_BATCH:
+        if (!tp->json) {
+            printf("%s batch %lld/%lld  %s  %.0f s\n", e->label, (long long)e->batch, (long long)e->batches,
+                   e->status, e->seconds);
+            fflush(stdout);
+        }
+        break;
+    case TRAIN_EV_EPOCH:
+        tp->epoch_sec[e->epoch] = e->seconds, tp->epoch_acc[e->epoch] = e->test.accuracy;
+        last_good_note(tp->note, tp->note_cap, true, tp->out, e->epoch + 1, tp->out);
+        interrupt_set_note(tp->note);
+        if (!tp->json)
+            printf("epoch %d/%d  loss %.4f  train acc %.2f%%  test acc %.2f%%  lr %.3g  %.1f s (%.0f img/s)\n",
+                   e->epoch + 1, e->epochs, e->train_loss, 100 * e->train_accuracy, 100 * e->test.accuracy, e->lr,
+                   e->seconds, e->seen / e->seconds);
+        fflush(stdout);
+        break;
     }
-    same = on == m->normalize;
-    for (int c = 0; same && on && c < m->in_c && c < 3; c++)
-        same = mean[c] == m->norm_mean[c] && std[c] == m->norm_std[c];
-    safetensors_close(&sf);
-    if (!same)
-        fprintf(stderr, "nicex: --resume: %s: its input normalisation (%s) differs from --normalize: pass the run's "
-                        "--normalize again\n", path, on ? "normalize_mean/normalize_std" : "none");
-    return same ? 0 : -1;
 }
 
 int cmd_train(int argc, char **argv) {
@@ -133,22 +151,13 @@ int cmd_train(int argc, char **argv) {
     if (rc) return rc > 0 ? 0 : 2;
     Device dev;
     if (parse_device(device, &dev) != 0) return 2;
-    LrSchedule sched;
-    char sched_text[64];
-    const char *sched_arg = sched_text;
-    if (strcmp(schedule, "step") == 0) snprintf(sched_text, sizeof sched_text, "step:%d:%g", step_size, gamma);
-    else if (strcmp(schedule, "cosine") == 0) snprintf(sched_text, sizeof sched_text, "cosine:%d", epochs);
-    else sched_arg = schedule;
-    if (lr_schedule_parse(sched_arg, &sched) != 0) {
+    TrainConfig tc = train_config_default();
+    if (lr_schedule_parse_or(schedule, step_size, gamma, epochs, &tc.schedule) != 0) {
         fprintf(stderr, "nicex: --schedule: %s\n", nx_error_msg());
         return 2;
     }
-    char *state_path = str_cat(out, ".state"), *resume_state = resume ? str_cat(resume, ".state") : NULL;
+    char *state_path = str_cat(out, ".state");
     if (check_out_path("out", out) != 0 || check_out_path("out", state_path) != 0) return 2;
-    if (warmup < 0) {
-        fprintf(stderr, "nicex: --warmup: %d steps, expected 0 or more\n", warmup);
-        return 2;
-    }
 
     Dataset train, test;
     if (open_data(&train, data, DATA_TRAIN, image_size, seed) != 0) return 1;
@@ -185,155 +194,53 @@ int cmd_train(int argc, char **argv) {
     if (norm_on && !json)
         printf("normalize inside the model: mean (%.4f, %.4f, %.4f) std (%.4f, %.4f, %.4f)\n", norm_mean[0],
                norm_mean[1], norm_mean[2], norm_std[0], norm_std[1], norm_std[2]);
-    Optimizer *opt;
-    if (strcmp(opt_name, "sgd") == 0) opt = optim_sgd(&m.params, (SgdConfig){.lr = lr, .momentum = momentum, .weight_decay = wd});
-    else if (strcmp(opt_name, "adam") == 0) {
-        AdamConfig c = adam_defaults(lr);
-        c.weight_decay = wd;
-        opt = optim_adam(&m.params, c);
-    } else if (strcmp(opt_name, "adamw") == 0) {
-        AdamConfig c = adamw_defaults(lr);
-        if (wd > 0) c.weight_decay = wd;
-        opt = optim_adamw(&m.params, c);
-    } else {
-        fprintf(stderr, "nicex: --opt: unknown optimizer '%s' (sgd, adam, adamw)\n", opt_name);
+    if (optim_kind_parse(opt_name, &tc.opt) != 0) {
+        fprintf(stderr, "nicex: --opt: %s\n", nx_error_msg());
         return 2;
     }
-    TrainState st = {.seed = seed};
-    if (resume) {
-        if (safetensors_load_params(resume, &m.params, false) != 0 ||
-            train_state_load_paired(resume_state, opt, &st, resume) != 0) {
-            fprintf(stderr, "nicex: --resume: %s\n", nx_error_msg());
-            return 1;
-        }
-        if (check_resume_normalize(resume, &m) != 0) return 2;
-        rng_seed(st.seed);
-        rng_set_offset(st.rng_offset);
-        if (!json) printf("resumed from %s after epoch %d\n", resume, st.epoch);
-    }
-
-    Loader loader;
-    LoaderOptions lo = loader_defaults(batch, st.seed);
-    lo.shuffle = true;
-    if (augment) lo.crop_pad = 4, lo.hflip = true;
-    if (rrc) lo.rrc = true, lo.rrc_scale_min = rrc_scale, lo.hflip = true;
-    if (loader_init(&loader, &train, &lo) != 0) {
-        fprintf(stderr, "nicex: %s\n", nx_error_msg());
-        return 1;
-    }
-    /* the checkpoint that is good now: --resume's (when it is also --out) or none yet */
-    char *note = nx_malloc(2 * strlen(out) + (resume ? 2 * strlen(resume) : 0) + 128);
+    tc.epochs = epochs, tc.batch = batch, tc.lr = lr, tc.momentum = momentum, tc.weight_decay = wd;
+    tc.warmup = warmup, tc.augment = augment, tc.rrc = rrc, tc.rrc_scale = rrc_scale, tc.seed = seed;
+    tc.out = out, tc.resume = resume, tc.dataset_name = data, tc.no_nan_check = no_nan_check;
+    tc.log_every = json ? 0 : log_every;
+    tc.stop = &interrupt_pending;
     size_t note_cap = 2 * strlen(out) + (resume ? 2 * strlen(resume) : 0) + 128;
-    last_good_note(note, note_cap, resume != NULL, resume ? resume : out, st.epoch, out);
-    interrupt_set_note(note);
-    interrupt_install(true); /* a signal stops the loop between steps, never inside a save */
-    int32_t *pred = nx_malloc(sizeof(int32_t) * (size_t)batch);
-    EvalResult ev = {0};
-    double train_loss = 0, train_acc = 0, total_seconds = 0;
-    /* --report-memory: device_malloc counts on dev at the start of step 2 (the
-     * first step and the arena's consolidation done), at the end of the first
-     * epoch's training, after its evaluation, and at the end. */
-    int64_t mem_at[4] = {-1, -1, -1, -1};
-    const int first_epoch = st.epoch; /* st.epoch advances as epochs end */
-    double *epoch_sec = nx_calloc((size_t)epochs, sizeof(double));
-    double *epoch_acc = nx_calloc((size_t)epochs, sizeof(double));
-    for (int epoch = st.epoch; epoch < epochs; epoch++) {
-        optim_schedule(opt, &sched, epoch);
-        model_set_training(&m, true);
-        loader_start_epoch(&loader, epoch);
-        Progress p;
-        char label[32], status[128];
-        snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, epochs);
-        progress_start(&p, label, loader_num_batches(&loader));
-        double loss_sum = 0, correct = 0;
-        int64_t seen = 0;
-        Batch b;
-        while (loader_next(&loader, &b)) {
-            nx_step_reset();
-            if (epoch == first_epoch && b.batch == 1) mem_at[0] = device_malloc_count(dev);
-            if (warmup > 0 && opt->steps < warmup) { /* scale the epoch's scheduled lr (steps survive --resume) */
-                optim_schedule(opt, &sched, epoch);
-                for (int g = 0; g < opt->n_groups; g++) opt->group[g].lr *= (double)(opt->steps + 1) / warmup;
-            } else if (warmup > 0 && opt->steps == warmup) optim_schedule(opt, &sched, epoch);
-            Tensor *x = batch_to_device(b.x, b.n, b.c, b.h, b.w, dev);
-            Tensor *logits = model_forward(&m, x);
-            Tensor *loss = nx_cross_entropy(logits, labels_to_device(b.y, b.n, dev));
-            params_zero_grad(&m.params);
-            tape_backward(loss);
-            optim_step(opt);
-            float l;
-            device_memcpy(NX_CPU, &l, dev, loss->data, sizeof l);
-            if (!no_nan_check && !isfinite(l)) {
-                progress_end(&p);
-                fprintf(stderr, "nicex: the loss is %g at step %lld (epoch %d, batch %lld): training diverged "
-                                "(try a smaller --lr); %s\n",
-                        (double)l, (long long)opt->steps, epoch + 1, (long long)b.batch + 1, note);
-                return 1;
-            }
-            loss_sum += (double)l * b.n;
-            argmax_rows(pred, logits);
-            for (int i = 0; i < b.n; i++) correct += pred[i] == b.y[i];
-            seen += b.n;
-            double el = now_seconds() - p.t0;
-            snprintf(status, sizeof status, "loss %.4f acc %.2f%% %.0f img/s", loss_sum / seen, 100 * correct / seen,
-                     seen / (el > 0 ? el : 1));
-            progress_update(&p, b.batch + 1, status);
-            if (log_every > 0 && !json && (b.batch + 1) % log_every == 0) {
-                printf("%s batch %lld/%lld  %s  %.0f s\n", label, (long long)b.batch + 1,
-                       (long long)loader_num_batches(&loader), status, el);
-                fflush(stdout);
-            }
-            if (interrupt_pending) {
-                progress_end(&p);
-                fprintf(stderr, "nicex: %s at step %lld (epoch %d): stopped; %s\n",
-                        interrupt_signal_name(interrupt_pending), (long long)opt->steps, epoch + 1, note);
-                return 128 + interrupt_pending;
-            }
-        }
-        nx_step_reset();
-        progress_end(&p);
-        double seconds = now_seconds() - p.t0;
-        total_seconds += seconds;
-        train_loss = loss_sum / (double)seen;
-        train_acc = correct / (double)seen;
-        if (epoch == first_epoch) mem_at[1] = device_malloc_count(dev);
-        const char *bad = no_nan_check ? NULL : params_first_nonfinite(&m.params);
-        if (bad) {
+    TrainPrinter tp = {.out = out, .resume = resume, .json = json, .note = nx_malloc(note_cap), .note_cap = note_cap,
+                       .epoch_sec = nx_calloc((size_t)epochs, sizeof(double)),
+                       .epoch_acc = nx_calloc((size_t)epochs, sizeof(double))};
+    tc.on_event = on_train_event, tc.ctx = &tp;
+    TrainResult r;
+    const char *note = tp.note;
+    switch (train_classifier(&m, &train, &test, &tc, &r)) {
+    case TRAIN_OK: break;
+    case TRAIN_ERR_RESUME: fprintf(stderr, "nicex: --resume: %s\n", nx_error_msg()); return 1;
+    case TRAIN_ERR_RESUME_NORMALIZE:
+        fprintf(stderr, "nicex: --resume: %s: its input normalisation (%s) differs from --normalize: pass the run's "
+                        "--normalize again\n", resume, r.resume_normalize);
+        return 2;
+    case TRAIN_ERR_DATA: fprintf(stderr, "nicex: %s\n", nx_error_msg()); return 1;
+    case TRAIN_ERR_SAVE: fprintf(stderr, "nicex: saving the checkpoint: %s\n", nx_error_msg()); return 1;
+    case TRAIN_DIVERGED:
+        if (r.bad_param)
             fprintf(stderr, "nicex: parameter '%s' is not finite after epoch %d (step %lld, mean loss %g): "
                             "training diverged; %s\n",
-                    bad, epoch + 1, (long long)opt->steps, train_loss, note);
-            return 1;
-        }
-        ev = eval_classifier(&m, &test, batch > 500 ? batch : 500, NULL, NULL);
-        if (epoch == first_epoch) mem_at[2] = device_malloc_count(dev);
-        epoch_sec[epoch] = seconds, epoch_acc[epoch] = ev.accuracy;
-        st.epoch = epoch + 1;
-        st.steps = opt->steps;
-        st.rng_offset = rng_offset();
-        const char *meta[] = {"dataset", data, "epochs", label};
-        if (model_save(&m, out, 2, meta) != 0 || train_state_save_paired(state_path, opt, &st, out) != 0) {
-            fprintf(stderr, "nicex: saving the checkpoint: %s\n", nx_error_msg());
-            return 1;
-        }
-        last_good_note(note, note_cap, true, out, st.epoch, out);
-        interrupt_set_note(note);
-        if (!json)
-            printf("epoch %d/%d  loss %.4f  train acc %.2f%%  test acc %.2f%%  lr %.3g  %.1f s (%.0f img/s)\n",
-                   epoch + 1, epochs, train_loss, 100 * train_acc, 100 * ev.accuracy, optim_lr(opt), seconds,
-                   seen / seconds);
-        fflush(stdout);
-        if (interrupt_pending) { /* arrived during the evaluation or the save: both are complete */
-            fprintf(stderr, "nicex: %s after epoch %d: stopped; %s\n", interrupt_signal_name(interrupt_pending),
-                    epoch + 1, note);
-            return 128 + interrupt_pending;
-        }
+                    r.bad_param, r.stop_epoch + 1, (long long)r.stop_step, r.stop_loss, note);
+        else
+            fprintf(stderr, "nicex: the loss is %g at step %lld (epoch %d, batch %lld): training diverged "
+                            "(try a smaller --lr); %s\n",
+                    r.stop_loss, (long long)r.stop_step, r.stop_epoch + 1, (long long)r.stop_batch, note);
+        return 1;
+    case TRAIN_STOPPED:
+        if (r.stop_batch > 0)
+            fprintf(stderr, "nicex: %s at step %lld (epoch %d): stopped; %s\n", interrupt_signal_name(r.signal),
+                    (long long)r.stop_step, r.stop_epoch + 1, note);
+        else
+            fprintf(stderr, "nicex: %s after epoch %d: stopped; %s\n", interrupt_signal_name(r.signal),
+                    r.stop_epoch + 1, note);
+        return 128 + r.signal;
     }
     interrupt_install(false);
-    mem_at[3] = device_malloc_count(dev);
-    if (mem_at[0] < 0) mem_at[0] = mem_at[1]; /* one step per epoch: no step 2 */
-    /* allocations: in step 1 (with the consolidation), steps 2.. of the first
-     * epoch, its evaluation, and every later epoch (training + evaluation) */
-    int64_t mem[4] = {mem_at[0], mem_at[1] - mem_at[0], mem_at[2] - mem_at[1], mem_at[3] - mem_at[2]};
+    const int first_epoch = r.first_epoch;
+    const int64_t *mem = r.mallocs;
     const Arena *ar = step_arena(dev);
     if (report_memory && !json)
         printf("memory (%s): %lld allocations in step 1, %lld in the rest of epoch %d's training, %lld in its "
@@ -347,11 +254,11 @@ int cmd_train(int argc, char **argv) {
         printf("{\"model\": \"%s\", \"data\": \"%s\", \"device\": \"%s\", \"epochs\": %d, \"train_loss\": %.6f, "
                "\"train_accuracy\": %.6f, \"test_accuracy\": %.6f, \"test_loss\": %.6f, \"seconds\": %.3f, "
                "\"checkpoint\": \"%s\", \"epoch_seconds\": [",
-               model_name, data, device_name(dev), epochs, train_loss, train_acc, ev.accuracy, ev.loss, total_seconds,
-               out);
-        for (int e = first_epoch; e < epochs; e++) printf("%s%.3f", e > first_epoch ? ", " : "", epoch_sec[e]);
+               model_name, data, device_name(dev), epochs, r.train_loss, r.train_accuracy, r.test.accuracy,
+               r.test.loss, r.seconds, out);
+        for (int e = first_epoch; e < epochs; e++) printf("%s%.3f", e > first_epoch ? ", " : "", tp.epoch_sec[e]);
         printf("], \"epoch_test_accuracy\": [");
-        for (int e = first_epoch; e < epochs; e++) printf("%s%.6f", e > first_epoch ? ", " : "", epoch_acc[e]);
+        for (int e = first_epoch; e < epochs; e++) printf("%s%.6f", e > first_epoch ? ", " : "", tp.epoch_acc[e]);
         printf("]");
         if (report_memory)
             printf(", \"memory\": {\"mallocs_step1\": %lld, \"mallocs_rest_of_first_epoch\": %lld, "
@@ -361,15 +268,11 @@ int cmd_train(int argc, char **argv) {
                    (long long)mem[0], (long long)mem[1], (long long)mem[2], (long long)mem[3], ar->high_water,
                    ar->capacity, ar->n_mallocs, workspace_bytes(dev), mem[1] == 0 && mem[3] == 0 ? "true" : "false");
         printf("}\n");
-    } else printf("test accuracy %.2f%%, checkpoint %s\n", 100 * ev.accuracy, out);
-    free(epoch_sec);
-    free(epoch_acc);
-    free(pred);
-    free(note);
+    } else printf("test accuracy %.2f%%, checkpoint %s\n", 100 * r.test.accuracy, out);
+    free(tp.epoch_sec);
+    free(tp.epoch_acc);
+    free(tp.note);
     free(state_path);
-    free(resume_state);
-    loader_free(&loader);
-    optim_free(opt);
     model_free(&m);
     dataset_free(&train);
     dataset_free(&test);

@@ -5,8 +5,10 @@
 #include "eval/accuracy.h"
 #include "eval/perturb.h"
 #include "eval/render.h"
+#include "tensor/safetensors.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,4 +116,71 @@ int compress_downsample(CompressPoint *r, Model *m, const float *images, const i
     r->block = b;
     free(x), free(small), free(px);
     return 0;
+}
+
+/* ---- nicex nice compress ------------------------------------------------ */
+
+int compress_nice_folder(NiceCompressResult *r, Generator *g, Model *m, const HardConcrete *hc, int b,
+                         NiceBackground bg, const Dataset *d, int n, const char *out_dir, bool write_images) {
+    *r = (NiceCompressResult){.n = n, .block = b};
+    char csv_path[4096], path[4096];
+    if ((size_t)snprintf(csv_path, sizeof csv_path, "%s/index.csv", out_dir) >= sizeof csv_path) {
+        nx_error_set("the folder name is too long (%zu characters)", strlen(out_dir));
+        return -2;
+    }
+    AtomicFile csv;
+    if (atomic_file_open(&csv, csv_path) != 0) return -1;
+    fprintf(csv.f, "file,bytes,original_bytes,label,prediction\n");
+    const Device dev = m->params.device;
+    int C = d->c, H = d->h, W = d->w, batch = 100, rc = 0;
+    float *x = nx_malloc(sizeof(float) * (size_t)batch * C * H * W), *q = nx_malloc(sizeof(float) * (size_t)C * H * W);
+    size_t img_bytes = (size_t)H * W * C;
+    uint8_t *pxb = nx_malloc(img_bytes * batch), *orig = nx_malloc(img_bytes); /* pxb: (batch, H, W, C) */
+    int32_t *pred = nx_malloc(sizeof(int32_t) * (size_t)batch);
+    bool prev = nx_no_grad();
+    model_set_training(m, false);
+    for (int start = 0; rc == 0 && start < n; start += batch) {
+        int bn = n - start < batch ? n - start : batch;
+        nx_step_reset();
+        for (int i = 0; i < bn; i++) dataset_get_float(d, start + i, x + (size_t)i * C * H * W, NULL, NULL);
+        Tensor *xt = batch_to_device(x, bn, C, H, W, dev);
+        Tensor *mixed = nice_mix(xt, hc_test_mask(hc, generator_forward(g, xt)), b, bg);
+        float *mh = tensor_to_host(mixed);
+        /* the classifier sees exactly what the PNG holds: 8-bit pixels */
+        for (int i = 0; i < bn; i++) {
+            uint8_t *px = pxb + img_bytes * i;
+            render_image(px, mh + (size_t)i * C * H * W, C, H, W, 0);
+            for (int p = 0; p < H * W; p++)
+                for (int k = 0; k < C; k++) q[k * H * W + p] = px[p * C + k] / 255.0f;
+            memcpy(mh + (size_t)i * C * H * W, q, sizeof(float) * (size_t)C * H * W);
+        }
+        argmax_rows(pred, model_forward(m, batch_to_device(mh, bn, C, H, W, dev)));
+        for (int i = 0; rc == 0 && i < bn; i++) {
+            size_t nb, ob;
+            const uint8_t *px = pxb + img_bytes * i;
+            render_image(orig, x + (size_t)i * C * H * W, C, H, W, 0);
+            char name[64];
+            snprintf(name, sizeof name, "%05d.png", start + i);
+            if (write_images && (size_t)snprintf(path, sizeof path, "%s/%s", out_dir, name) >= sizeof path) {
+                nx_error_set("the folder name is too long (%zu characters)", strlen(out_dir));
+                rc = -2;
+            } else if (write_images ? png_write(path, px, H, W, C, &nb) != 0 : png_encoded_size(px, H, W, C, &nb) != 0)
+                rc = -1;
+            else if (png_encoded_size(orig, H, W, C, &ob) != 0) rc = -1;
+            else {
+                r->bytes += (double)nb, r->original_bytes += (double)ob;
+                r->correct += pred[i] == d->labels[start + i];
+                fprintf(csv.f, "%s,%zu,%zu,%d,%d\n", name, nb, ob, d->labels[start + i], pred[i]);
+            }
+        }
+        free(mh);
+    }
+    nx_set_grad(prev);
+    nx_step_reset();
+    free(x), free(q), free(pxb), free(orig), free(pred);
+    if (rc != 0) {
+        atomic_file_abort(&csv);
+        return rc;
+    }
+    return atomic_file_commit(&csv);
 }

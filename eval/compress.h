@@ -16,6 +16,7 @@
 #define NX_COMPRESS_H
 
 #include "layers/model.h"
+#include "data/dataset.h"
 #include "nice/nice.h"
 
 typedef struct {
@@ -31,5 +32,21 @@ int compress_mixed(CompressPoint *r, Model *m, const float *images /* (n, C, H, 
                    const float *masks /* (n, H, W) */, int n, int C, int H, int W, int b, NiceBackground bg, int batch);
 int compress_downsample(CompressPoint *r, Model *m, const float *images /* (n, C, H, W) */, const int32_t *labels,
                         int n, int C, int H, int W, int b, int batch);
+
+/* `nicex nice compress`: the NICE generator g's test-time mask (hc) makes
+ * the mixed-resolution image (block b, background bg) of each of the first
+ * n images of d; the 8-bit image is what the classifier m is shown and what
+ * out_dir/NNNNN.png holds (with write_images; else only its size is
+ * measured). out_dir/index.csv (atomic) gets one row per image: file,
+ * bytes, original_bytes (the image itself as PNG), label, prediction.
+ * out_dir must exist. -1 + nx_error_set on a write error; -2 when a path
+ * under out_dir does not fit 4096 characters. */
+typedef struct {
+    int n, block;
+    double bytes, original_bytes; /* totals over the n images */
+    int correct;
+} NiceCompressResult;
+int compress_nice_folder(NiceCompressResult *r, Generator *g, Model *m, const HardConcrete *hc, int b,
+                         NiceBackground bg, const Dataset *d, int n, const char *out_dir, bool write_images);
 
 #endif

@@ -44,6 +44,18 @@ int meta_parse_int(const char *path, const char *key, const char *s, long long l
     return 0;
 }
 
+int meta_parse_float(const char *path, const char *key, const char *s, float lo, float hi, bool open, float *out) {
+    char *end;
+    float x = strtof(s, &end);
+    if (!*s || *end || !isfinite(x) || (open ? x <= lo : x < lo) || x > hi) {
+        nx_error_set("%s: metadata '%s' is '%.40s': expected a number %s %g and <= %g", path, key, s, open ? ">" : ">=",
+                     (double)lo, (double)hi);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
 static int meta_int_opt(const SafetensorsFile *sf, const char *key, long long lo, long long hi, int *out) {
     const char *v = safetensors_meta(sf, key);
     long long x;

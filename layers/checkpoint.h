@@ -44,6 +44,8 @@ typedef struct {
 int model_meta_parse(const SafetensorsFile *sf, ModelMeta *mm);
 /* A strict integer from metadata text: the whole of s, in [lo, hi]. */
 int meta_parse_int(const char *path, const char *key, const char *s, long long lo, long long hi, long long *out);
+/* A strict number: the whole of s, finite, in [lo, hi] ((lo, hi] when open). */
+int meta_parse_float(const char *path, const char *key, const char *s, float lo, float hi, bool open, float *out);
 
 /* The data must fit the model before the first batch: channels, image size
  * and class count. -1 + nx_error_set("DATA: images are 3x32x32 in 10 classes;

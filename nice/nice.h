@@ -81,4 +81,16 @@ void generator_free(Generator *g);
 /* x (N, C, H, W) -> log_alpha (N, 1, H, W) */
 Tensor *generator_forward(Generator *g, Tensor *x);
 
+/* ---- the options' names (nice/names.c): flags and file metadata -------- */
+/* background "blocks" | "zero"; test mask "paper" | "l0"; L_C norm "mean" |
+ * "sum" | "dataset"; L_S norm "sum" | "mean". The parsers return -1 +
+ * nx_error_set("'x' is not blocks or zero") on anything else. */
+int nice_background_parse(const char *s, NiceBackground *out);
+int nice_test_mask_parse(const char *s, NiceTestMask *out);
+int nice_capacity_norm_parse(const char *s, NiceNorm *out);
+int nice_smooth_norm_parse(const char *s, NiceNorm *out);
+const char *nice_background_name(NiceBackground bg);
+const char *nice_test_mask_name(NiceTestMask tm);
+const char *nice_norm_name(NiceNorm n);
+
 #endif

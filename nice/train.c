@@ -1,13 +1,9 @@
-/* train.c: the NICE training loop, its evaluation, saving and loading. */
+/* train.c: the NICE training loop and its evaluation (files: nice/checkpoint.c). */
 #include "nice/train.h"
 #include "tensor/progress.h"
 #include "data/loader.h"
 #include "eval/accuracy.h"
 #include "tensor/rng.h"
-#include "tensor/safetensors.h"
-#include "layers/checkpoint.h"
-
-#include <errno.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -28,10 +24,9 @@ NiceConfig nice_config_default(void) {
                         .schedule = {.kind = LR_STEP, .step_size = 5, .gamma = 0.1}};
 }
 
+/* SGD with the config's momentum, Adam, or AdamW (its default weight decay): no weight decay flag in NICE. */
 static Optimizer *make_optimizer(ParamStore *s, const NiceConfig *c, float lr) {
-    if (c->opt == OPTIM_SGD) return optim_sgd(s, (SgdConfig){.lr = lr, .momentum = c->momentum});
-    if (c->opt == OPTIM_ADAMW) return optim_adamw(s, adamw_defaults(lr));
-    return optim_adam(s, adam_defaults(lr));
+    return optim_create(s, c->opt, lr, c->momentum, 0);
 }
 
 static float scalar(const Tensor *t) {
@@ -189,182 +184,4 @@ int nice_train(Generator *g, Model *m, const Dataset *train, const Dataset *test
     if (opt_d) optim_free(opt_d);
     if (out) *out = s;
     return 0;
-}
-
-/* ---- saving ------------------------------------------------------------- */
-
-int nice_save(const char *path, const Generator *g, const Model *m, const NiceConfig *c, const char *dataset) {
-    int n = g->params.n + m->params.n;
-    const char **names = nx_calloc((size_t)n, sizeof *names);
-    const Tensor **ts = nx_calloc((size_t)n, sizeof *ts);
-    char **owned = nx_calloc((size_t)n, sizeof *owned);
-    for (int i = 0; i < n; i++) {
-        bool gen = i < g->params.n;
-        const Tensor *t = gen ? g->params.t[i] : m->params.t[i - g->params.n];
-        size_t len = strlen(t->name) + 16;
-        owned[i] = nx_malloc(len);
-        snprintf(owned[i], len, "%s.%s", gen ? "generator" : "classifier", t->name);
-        names[i] = owned[i];
-        ts[i] = t;
-    }
-    char v[16][32];
-    snprintf(v[0], 32, "%d", g->in_c);
-    snprintf(v[1], 32, "%d", g->hw);
-    snprintf(v[2], 32, "%d", m->n_classes);
-    snprintf(v[3], 32, "%d", m->in_c);
-    snprintf(v[4], 32, "%d", m->in_h);
-    snprintf(v[5], 32, "%d", c->block);
-    snprintf(v[6], 32, "%g", c->lambda1);
-    snprintf(v[7], 32, "%g", c->lambda2);
-    snprintf(v[8], 32, "%.9g", c->hc.beta);
-    snprintf(v[9], 32, "%.9g", c->hc.gamma);
-    snprintf(v[10], 32, "%.9g", c->hc.zeta);
-    const char *meta[] = {"format", "nicex-nice",
-                          "generator_arch", g->arch,
-                          "generator_in_channels", v[0],
-                          "generator_size", v[1],
-                          "classifier_arch", m->arch,
-                          "classes", v[2],
-                          "in_channels", v[3],
-                          "in_size", v[4],
-                          "block", v[5],
-                          "lambda1", v[6],
-                          "lambda2", v[7],
-                          "beta", v[8],
-                          "gamma", v[9],
-                          "zeta", v[10],
-                          "background", c->background == NICE_BG_ZERO ? "zero" : "blocks",
-                          "test_mask", c->hc.test_mask == NICE_TEST_L0 ? "l0" : "paper",
-                          "capacity_norm", c->hc.capacity_norm == NICE_NORM_SUM ? "sum"
-                                           : c->hc.capacity_norm == NICE_NORM_DATASET ? "dataset" : "mean",
-                          "smooth_norm", c->hc.smooth_norm == NICE_NORM_MEAN ? "mean" : "sum",
-                          "finetune", c->finetune ? c->finetune : "",
-                          "dataset", dataset ? dataset : ""};
-    int rc = safetensors_save(path, n, names, ts, (int)(sizeof meta / sizeof meta[0] / 2), meta);
-    for (int i = 0; i < n; i++) free(owned[i]);
-    free(owned);
-    free(names);
-    free(ts);
-    return rc;
-}
-
-static int load_store(SafetensorsFile *sf, ParamStore *s, const char *prefix) {
-    for (int i = 0; i < s->n; i++) {
-        Tensor *t = s->t[i];
-        char key[256];
-        snprintf(key, sizeof key, "%s.%s", prefix, t->name);
-        const StTensorInfo *ti = safetensors_find(sf, key);
-        if (!ti) {
-            nx_error_set("%s: missing tensor '%s'", sf->path, key);
-            return -1;
-        }
-        bool same = ti->ndim == t->ndim && strcmp(ti->dtype, "F32") == 0;
-        for (int d = 0; same && d < t->ndim; d++) same = ti->shape[d] == t->shape[d];
-        if (!same) { /* the shape, not only the count: a transposed weight is an error */
-            char shape[96] = "(";
-            for (int d = 0; d < ti->ndim; d++)
-                snprintf(shape + strlen(shape), sizeof shape - strlen(shape), d ? ", %lld" : "%lld",
-                         (long long)ti->shape[d]);
-            snprintf(shape + strlen(shape), sizeof shape - strlen(shape), ")");
-            nx_error_set("%s: '%s' is %s %s, expected F32 %s", sf->path, key, ti->dtype, shape, tensor_shape_str(t));
-            return -1;
-        }
-        float *h = nx_malloc(tensor_bytes(t) + 1);
-        int rc = safetensors_read_raw(sf, ti, h);
-        for (int64_t k = 0; rc == 0 && k < t->numel; k++)
-            if (!isfinite(h[k])) {
-                nx_error_set("%s: '%s' holds %g at element %lld: the file is broken (a diverged training?)", sf->path,
-                             key, (double)h[k], (long long)k);
-                rc = -1;
-            }
-        if (rc == 0) device_memcpy(t->device, t->data, NX_CPU, h, tensor_bytes(t));
-        free(h);
-        if (rc != 0) return -1;
-    }
-    return 0;
-}
-
-static int meta_int(SafetensorsFile *sf, const char *key, int *out, long long lo, long long hi) {
-    const char *v = safetensors_meta(sf, key);
-    if (!v) {
-        nx_error_set("%s: not a NICE generator file (no '%s' in the metadata)", sf->path, key);
-        return -1;
-    }
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (!*v || *end || errno || x < lo || x > hi) {
-        nx_error_set("%s: metadata '%s' is '%.40s': expected an integer in [%lld, %lld]", sf->path, key, v, lo, hi);
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
-}
-
-/* A float setting: finite and in [lo, hi] (above lo when open). */
-static int meta_float(SafetensorsFile *sf, const char *key, float *out, float lo, float hi, bool open) {
-    const char *v = safetensors_meta(sf, key);
-    if (!v) return 0;
-    char *end;
-    float x = strtof(v, &end);
-    if (!*v || *end || !isfinite(x) || (open ? x <= lo : x < lo) || x > hi) {
-        nx_error_set("%s: metadata '%s' is '%.40s': expected a number %s %g and <= %g", sf->path, key, v,
-                     open ? ">" : ">=", (double)lo, (double)hi);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
-int nice_load(const char *path, Generator *g, Model *m, NiceConfig *c, Device d) {
-    SafetensorsFile sf;
-    if (safetensors_open(&sf, path) != 0) return -1;
-    int rc = -1, gc, ghw, classes, in_c, in_size, block;
-    const char *garch = safetensors_meta(&sf, "generator_arch"), *carch = safetensors_meta(&sf, "classifier_arch");
-    if (!garch || !carch) {
-        nx_error_set("%s: not a NICE generator file (no generator/classifier arch)", path);
-        goto done;
-    }
-    if (meta_int(&sf, "generator_in_channels", &gc, 1, MODEL_MAX_CHANNELS) ||
-        meta_int(&sf, "generator_size", &ghw, 1, MODEL_MAX_SIDE) ||
-        meta_int(&sf, "classes", &classes, 1, MODEL_MAX_CLASSES) ||
-        meta_int(&sf, "in_channels", &in_c, 1, MODEL_MAX_CHANNELS) ||
-        meta_int(&sf, "in_size", &in_size, 1, MODEL_MAX_SIDE) || meta_int(&sf, "block", &block, 1, NICE_MAX_BLOCK))
-        goto done;
-    if (ghw % block != 0 || gc != in_c || ghw != in_size) {
-        nx_error_set("%s: inconsistent metadata: block %d, generator input %dx%dx%d, classifier input %dx%dx%d", path,
-                     block, gc, ghw, ghw, in_c, in_size, in_size);
-        goto done;
-    }
-    const char *s;
-    NiceConfig def = nice_config_default();
-    def.block = block;
-    *c = def;
-    if (meta_float(&sf, "lambda1", &c->lambda1, 0, 1e6f, false) || meta_float(&sf, "lambda2", &c->lambda2, 0, 1e6f, false) ||
-        meta_float(&sf, "beta", &c->hc.beta, 0, 100, true) || meta_float(&sf, "gamma", &c->hc.gamma, -100, -1e-6f, false) ||
-        meta_float(&sf, "zeta", &c->hc.zeta, 1.000001f, 100, false))
-        goto done;
-    if ((s = safetensors_meta(&sf, "background"))) c->background = strcmp(s, "zero") == 0 ? NICE_BG_ZERO : NICE_BG_BLOCKS;
-    if ((s = safetensors_meta(&sf, "test_mask"))) c->hc.test_mask = strcmp(s, "l0") == 0 ? NICE_TEST_L0 : NICE_TEST_PAPER;
-    if ((s = safetensors_meta(&sf, "capacity_norm")))
-        c->hc.capacity_norm = strcmp(s, "sum") == 0 ? NICE_NORM_SUM : strcmp(s, "dataset") == 0 ? NICE_NORM_DATASET : NICE_NORM_MEAN;
-    if ((s = safetensors_meta(&sf, "smooth_norm"))) c->hc.smooth_norm = strcmp(s, "mean") == 0 ? NICE_NORM_MEAN : NICE_NORM_SUM;
-    if (generator_create(g, garch, gc, ghw, d) != 0) {
-        nx_error_set("%s: %s", path, nx_error_msg());
-        goto done;
-    }
-    if (model_create(m, carch, classes, in_c, in_size, d) != 0) {
-        nx_error_set("%s: %s", path, nx_error_msg());
-        generator_free(g);
-        goto done;
-    }
-    if (load_store(&sf, &g->params, "generator") != 0 || load_store(&sf, &m->params, "classifier") != 0) {
-        generator_free(g);
-        model_free(m);
-        goto done;
-    }
-    rc = 0;
-done:
-    safetensors_close(&sf);
-    return rc;
 }

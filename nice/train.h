@@ -55,14 +55,4 @@ int nice_train(Generator *g, Model *m, const Dataset *train, const Dataset *test
 /* Test-time evaluation: accuracy on mixed-resolution images, mask density, TV. */
 NiceStats nice_evaluate(Generator *g, Model *m, const Dataset *d, const NiceConfig *c, int batch);
 
-/* Save the generator together with the classifier it explains (keys
- * "generator.*" and "classifier.*") and the settings as metadata. */
-int nice_save(const char *path, const Generator *g, const Model *m, const NiceConfig *c, const char *dataset);
-/* Load both, creating them from the metadata; c gets the saved settings.
- * Every setting is range-checked (block 1..64 dividing the image, finite
- * lambdas, beta > 0, ...), every tensor's shape must match (not only its
- * element count) and every value be finite: -1 + nx_error_set naming the
- * file and the key otherwise. */
-int nice_load(const char *path, Generator *g, Model *m, NiceConfig *c, Device d);
-
 #endif

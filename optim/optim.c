@@ -26,6 +26,27 @@ Optimizer *optim_alloc(ParamStore *s, OptimKind kind, double lr, double weight_d
 
 void optim_free(Optimizer *o) { free(o); }
 
+Optimizer *optim_create(ParamStore *s, OptimKind kind, double lr, double momentum, double weight_decay) {
+    if (kind == OPTIM_SGD) return optim_sgd(s, (SgdConfig){.lr = lr, .momentum = momentum, .weight_decay = weight_decay});
+    AdamConfig c = kind == OPTIM_ADAMW ? adamw_defaults(lr) : adam_defaults(lr);
+    if (kind == OPTIM_ADAM || weight_decay > 0) c.weight_decay = weight_decay;
+    return kind == OPTIM_ADAMW ? optim_adamw(s, c) : optim_adam(s, c);
+}
+
+static const char *const KIND_NAME[] = {[OPTIM_SGD] = "sgd", [OPTIM_ADAM] = "adam", [OPTIM_ADAMW] = "adamw"};
+
+int optim_kind_parse(const char *text, OptimKind *out) {
+    for (int k = 0; k < 3; k++)
+        if (strcmp(text, KIND_NAME[k]) == 0) {
+            *out = (OptimKind)k;
+            return 0;
+        }
+    nx_error_set("unknown optimizer '%s' (sgd, adam, adamw)", text);
+    return -1;
+}
+
+const char *optim_kind_name(OptimKind k) { return k >= OPTIM_SGD && k <= OPTIM_ADAMW ? KIND_NAME[k] : "?"; }
+
 int optim_state_slots(const Optimizer *o) {
     if (o->kind == OPTIM_SGD) return o->sgd.momentum != 0 ? 1 : 0;
     return 2;

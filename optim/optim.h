@@ -85,6 +85,15 @@ Optimizer *optim_sgd(ParamStore *s, SgdConfig c);
 Optimizer *optim_adam(ParamStore *s, AdamConfig c);
 Optimizer *optim_adamw(ParamStore *s, AdamConfig c);
 void optim_free(Optimizer *o);
+/* One constructor for every kind, as the command line names them:
+ *   OPTIM_SGD    SGD(lr, momentum, weight_decay)
+ *   OPTIM_ADAM   Adam(lr, weight_decay), betas and eps of adam_defaults
+ *   OPTIM_ADAMW  AdamW(lr, weight_decay); weight_decay 0 means AdamW's default 0.01 */
+Optimizer *optim_create(ParamStore *s, OptimKind kind, double lr, double momentum, double weight_decay);
+/* "sgd" | "adam" | "adamw" (the one parser every command uses): -1 +
+ * nx_error_set("unknown optimizer 'x' (sgd, adam, adamw)") otherwise. */
+int optim_kind_parse(const char *text, OptimKind *out);
+const char *optim_kind_name(OptimKind k);
 /* For the constructors: a zeroed optimizer with its default group. */
 Optimizer *optim_alloc(ParamStore *s, OptimKind kind, double lr, double weight_decay);
 
@@ -136,5 +145,10 @@ double lr_schedule_at(const LrSchedule *s, double base, int epoch);
 void optim_schedule(Optimizer *o, const LrSchedule *s, int epoch);
 /* "constant", "step:STEP_SIZE:GAMMA", "cosine:T_MAX[:ETA_MIN]"; -1 with nx_error_set on bad input. */
 int lr_schedule_parse(const char *text, LrSchedule *out);
+/* The same, also taking the bare words of `nicex train --schedule`: "step"
+ * is step:step_size:gamma and "cosine" is cosine:t_max. gamma goes through
+ * its "%g" text, so a flag parsed as float (0.1f) means the decimal the user
+ * typed (0.1), as PyTorch's Python float would. */
+int lr_schedule_parse_or(const char *text, int step_size, float gamma, int t_max, LrSchedule *out);
 
 #endif

@@ -64,3 +64,11 @@ int lr_schedule_parse(const char *text, LrSchedule *out) {
     *out = s;
     return 0;
 }
+
+int lr_schedule_parse_or(const char *text, int step_size, float gamma, int t_max, LrSchedule *out) {
+    char buf[64];
+    if (strcmp(text, "step") == 0) snprintf(buf, sizeof buf, "step:%d:%g", step_size, gamma);
+    else if (strcmp(text, "cosine") == 0) snprintf(buf, sizeof buf, "cosine:%d", t_max);
+    else return lr_schedule_parse(text, out);
+    return lr_schedule_parse(buf, out);
+}

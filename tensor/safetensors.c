@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -650,26 +651,43 @@ static int check_entry(const SafetensorsFile *sf, const Tensor *t, const StTenso
     return 0;
 }
 
-int safetensors_load_params(const char *path, ParamStore *s, bool ignore_extra) {
-    NX_CHECK(s->finalized, "safetensors_load_params: the store is not finalized");
-    SafetensorsFile sf;
-    if (safetensors_open(&sf, path) != 0) return -1;
+/* The file's key of store name `name`: prefix "." name, or name (malloc'd). */
+static char *prefixed(const char *prefix, const char *name) {
+    size_t p = prefix ? strlen(prefix) : 0, n = strlen(name);
+    char *k = nx_malloc(p + n + 2);
+    if (p) memcpy(k, prefix, p), k[p] = '.';
+    memcpy(k + (p ? p + 1 : 0), name, n + 1);
+    return k;
+}
+
+/* The store's name of file key `key` under prefix, NULL if it is not under it. */
+static const char *unprefixed(const char *prefix, const char *key) {
+    size_t p = prefix ? strlen(prefix) : 0;
+    if (!p) return key;
+    return strncmp(key, prefix, p) == 0 && key[p] == '.' ? key + p + 1 : NULL;
+}
+
+int safetensors_read_params(SafetensorsFile *sf, ParamStore *s, const StLoadOptions *o) {
+    NX_CHECK(s->finalized, "safetensors_read_params: the store is not finalized");
+    const StLoadOptions none = {0};
+    if (!o) o = &none;
+    const char *path = sf->path, *prefix = o->prefix && *o->prefix ? o->prefix : NULL;
     const StTensorInfo **match = nx_calloc((size_t)(s->n ? s->n : 1), sizeof *match);
     int rc = -1;
     for (int i = 0; i < s->n; i++) {
-        match[i] = safetensors_find(&sf, s->t[i]->name);
-        if (!match[i]) {
-            nx_error_set("%s: key '%s' is missing from the file (it has %d tensors)", path, s->t[i]->name, sf.n);
-            goto done;
-        }
-        if (check_entry(&sf, s->t[i], match[i]) != 0) goto done;
+        char *key = prefixed(prefix, s->t[i]->name);
+        match[i] = safetensors_find(sf, key);
+        if (!match[i]) nx_error_set("%s: key '%s' is missing from the file (it has %d tensors)", path, key, sf->n);
+        free(key);
+        if (!match[i] || check_entry(sf, s->t[i], match[i]) != 0) goto done;
     }
-    if (!ignore_extra) {
+    if (!o->ignore_extra) {
         int extra = 0;
         const char *first = NULL;
-        for (int i = 0; i < sf.n; i++) {
-            if (ends_with(sf.t[i].name, "num_batches_tracked") || params_find(s, sf.t[i].name)) continue;
-            if (!first) first = sf.t[i].name;
+        for (int i = 0; i < sf->n; i++) {
+            const char *name = unprefixed(prefix, sf->t[i].name);
+            if (!name || ends_with(name, "num_batches_tracked") || params_find(s, name)) continue;
+            if (!first) first = sf->t[i].name;
             extra++;
         }
         if (extra) {
@@ -688,7 +706,7 @@ int safetensors_load_params(const char *path, ParamStore *s, bool ignore_extra) 
     for (int i = 0; i < s->n; i++) {
         Tensor *t = s->t[i];
         const StTensorInfo *ti = match[i];
-        if (safetensors_read_raw(&sf, ti, raw) != 0) {
+        if (safetensors_read_raw(sf, ti, raw) != 0) {
             free(raw);
             free(conv);
             goto done;
@@ -710,6 +728,14 @@ int safetensors_load_params(const char *path, ParamStore *s, bool ignore_extra) 
             }
             src = conv;
         }
+        for (int64_t k = 0; o->require_finite && t->dtype == NX_F32 && k < t->numel; k++)
+            if (!isfinite(((const float *)src)[k])) {
+                nx_error_set("%s: '%s' holds %g at element %lld: the file is broken (a diverged training?)", path,
+                             ti->name, (double)((const float *)src)[k], (long long)k);
+                free(raw);
+                free(conv);
+                goto done;
+            }
         device_memcpy(t->device, t->data, NX_CPU, src, (size_t)t->numel * 4);
     }
     free(raw);
@@ -717,6 +743,14 @@ int safetensors_load_params(const char *path, ParamStore *s, bool ignore_extra) 
     rc = 0;
 done:
     free(match);
+    return rc;
+}
+
+int safetensors_load_params(const char *path, ParamStore *s, bool ignore_extra) {
+    NX_CHECK(s->finalized, "safetensors_load_params: the store is not finalized");
+    SafetensorsFile sf;
+    if (safetensors_open(&sf, path) != 0) return -1;
+    int rc = safetensors_read_params(&sf, s, &(StLoadOptions){.ignore_extra = ignore_extra});
     safetensors_close(&sf);
     return rc;
 }

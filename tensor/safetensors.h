@@ -100,6 +100,21 @@ uint16_t st_f32_to_bf16(float f);
  * store when an error is found before the data is read. */
 int safetensors_load_params(const char *path, ParamStore *s, bool ignore_extra);
 
+/* The one validated loader behind safetensors_load_params, for an open
+ * file: every store tensor t is the file's key "<prefix>.<t->name>" (the
+ * name itself when prefix is NULL or ""), with the checks and conversions
+ * above. Extra keys are counted among those under the prefix only; with
+ * require_finite a NaN or inf value is an error naming the key and element
+ * ("F: 'generator.conv1.weight' holds nan at element 3: the file is
+ * broken"). One file can fill several stores (a NICE file: "generator",
+ * "classifier"). Tensors before the failing one may already be loaded. */
+typedef struct {
+    const char *prefix;
+    bool ignore_extra;
+    bool require_finite;
+} StLoadOptions;
+int safetensors_read_params(SafetensorsFile *sf, ParamStore *s, const StLoadOptions *o);
+
 /* Limits that bound the time and memory a hostile header can cost. */
 #define ST_MAX_TENSORS 100000 /* tensors in one file (ResNet-152 has ~1,000) */
 #define ST_MAX_META 4096      /* __metadata__ entries */

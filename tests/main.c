@@ -27,6 +27,7 @@
     X(rtis)       \
     X(baselines)  \
     X(eval)       \
+    X(library)    \
     X(cuda)
 
 #define DECLARE(name) Suite *suite_##name(void) __attribute__((weak));

@@ -28,7 +28,7 @@
 #include "data/dataset.h"
 #include "data/image.h"
 #include "layers/checkpoint.h"
-#include "nice/train.h"
+#include "nice/checkpoint.h"
 #include "tensor/rng.h"
 #include "tensor/safetensors.h"
 
@@ -513,9 +513,11 @@ static int count_tmp_files(const char *dir) {
     snprintf(cmd, sizeof cmd, "ls '%s' | grep -c '\\.tmp\\.' > '%s/count.txt'", dir, tmp);
     if (system(cmd) < 0) return -1;
     char *s = slurp(tpath("count.txt"));
-    int n = atoi(s);
+    char *end;
+    long n = strtol(s, &end, 10);
+    if (end == s) n = -1; /* the count did not come out */
     free(s);
-    return n;
+    return (int)n;
 }
 
 START_TEST(test_interrupted_run_resumes_byte_identical) {

@@ -474,9 +474,9 @@ START_TEST(test_folder_splits) {
     ck_assert_int_eq(tr.n, 16);
     ck_assert_int_eq(te.n, 4);
     int seen[20] = {0}, same = 1, differ = 0;
-    for (int i = 0; i < 16; i++) seen[atoi(strrchr(tr.files[i], '/') + 1) + 10 * tr.labels[i]]++;
+    for (int i = 0; i < 16; i++) seen[strtol(strrchr(tr.files[i], '/') + 1, NULL, 10) + 10 * tr.labels[i]]++;
     for (int i = 0; i < 4; i++) {
-        seen[atoi(strrchr(te.files[i], '/') + 1) + 10 * te.labels[i]]++;
+        seen[strtol(strrchr(te.files[i], '/') + 1, NULL, 10) + 10 * te.labels[i]]++;
         same &= strcmp(te.files[i], te2.files[i]) == 0;
         differ |= strcmp(te.files[i], te3.files[i]) != 0;
     }
