@@ -314,13 +314,18 @@ static int randomise_cmd(int argc, char **argv) {
 
 /* ---- compress ---------------------------------------------------------------- */
 
-/* NICE's test-time mask from a maps file of method nice: the map itself when
- * it lies in [0, 1], else the map is log_alpha and eq. 12 (or the L0 form,
- * metadata test_mask = l0) gives the mask. Returns how it was made. */
+/* NICE's test-time mask from a maps file of method nice. The metadata "map"
+ * (written by `nicex explain --method nice --map ...`) says what the map is:
+ * "mask", the test-time gate itself, or "log_alpha", which eq. 12 (or the L0
+ * form, metadata test_mask = l0) turns into the mask. Only a file without
+ * "map" falls back to guessing from the values (all in [0, 1]: a mask) -
+ * a guess that fails for a generator whose log_alpha happens to lie in
+ * [0, 1], hence the metadata first. Returns how the mask was made. */
 static const char *nice_mask(float *z, const MapsFile *m) {
     int64_t P = (int64_t)m->n * m->h * m->w;
-    bool unit = true;
-    for (int64_t p = 0; p < P && unit; p++) unit = m->maps[p] >= 0 && m->maps[p] <= 1;
+    const char *kind = maps_meta(m, "map");
+    bool unit = kind ? strcmp(kind, "mask") == 0 : true;
+    for (int64_t p = 0; !kind && p < P && unit; p++) unit = m->maps[p] >= 0 && m->maps[p] <= 1;
     if (unit) {
         memcpy(z, m->maps, sizeof(float) * (size_t)P);
         return "NICE's test-time mask (the map, in [0, 1])";

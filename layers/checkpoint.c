@@ -8,6 +8,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool model_normalize_meta(const Model *m, char mean[64], char std[64]) {
+    if (!m->normalize) return false;
+    for (int k = 0; k < 2; k++) {
+        const float *v = k ? m->norm_std : m->norm_mean;
+        char *out = k ? std : mean;
+        int len = 0;
+        out[0] = 0;
+        for (int c = 0; c < m->in_c && c < 3; c++)
+            len += snprintf(out + len, 64 - (size_t)len, "%s%.9g", c ? "," : "", (double)v[c]);
+    }
+    return true;
+}
+
+int model_normalize_from_meta(Model *m, const char *path, const char *mean, const char *std) {
+    if ((!mean || !*mean) && (!std || !*std)) return 0;
+    char spec[160];
+    snprintf(spec, sizeof spec, "%s/%s", mean ? mean : "", std ? std : "");
+    bool on;
+    float mv[3], sv[3];
+    if (model_normalize_parse(spec, &on, mv, sv) != 0) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", nx_error_msg());
+        nx_error_set("%s: bad normalize_mean/normalize_std metadata: %s", path, why);
+        return -1;
+    }
+    return on ? model_set_normalize(m, mv, sv) : 0;
+}
+
 int model_save(const Model *m, const char *path, int n_extra, const char *const *extra) {
     char classes[16], in_c[16], in_hw[16];
     snprintf(classes, sizeof classes, "%d", m->n_classes);
@@ -16,16 +44,10 @@ int model_save(const Model *m, const char *path, int n_extra, const char *const 
     const char *meta[64] = {"format", "nicex", "arch", m->arch, "classes", classes, "in_channels", in_c,
                             "in_size", in_hw};
     int n = 5;
-    char norm[2][64]; /* "normalize_mean", "normalize_std": layers/model.h */
-    if (m->normalize) {
-        for (int k = 0; k < 2; k++) {
-            const float *v = k ? m->norm_std : m->norm_mean;
-            int len = 0;
-            for (int c = 0; c < m->in_c && c < 3; c++)
-                len += snprintf(norm[k] + len, sizeof norm[k] - (size_t)len, "%s%.9g", c ? "," : "", (double)v[c]);
-            meta[2 * n] = k ? "normalize_std" : "normalize_mean";
-            meta[2 * n++ + 1] = norm[k];
-        }
+    char norm[2][64];
+    if (model_normalize_meta(m, norm[0], norm[1])) {
+        meta[2 * n] = "normalize_mean", meta[2 * n + 1] = norm[0], n++;
+        meta[2 * n] = "normalize_std", meta[2 * n + 1] = norm[1], n++;
     }
     NX_CHECK(n + n_extra <= 32, "model_save: too much metadata");
     for (int i = 0; i < n_extra; i++) meta[2 * (n + i)] = extra[2 * i], meta[2 * (n + i) + 1] = extra[2 * i + 1];
@@ -99,18 +121,11 @@ int model_load(Model *m, const char *path, const char *arch_override, int n_clas
     if (safetensors_open(&sf, path) != 0) return -1;
     ModelMeta mm;
     int rc = model_meta_parse(&sf, &mm);
-    bool norm = false;
-    float mean[3], std[3];
-    const char *nm = meta_or_empty(&sf, "normalize_mean"), *ns = meta_or_empty(&sf, "normalize_std");
-    if (rc == 0 && (*nm || *ns)) {
-        char spec[160];
-        snprintf(spec, sizeof spec, "%s/%s", nm, ns);
-        if (model_normalize_parse(spec, &norm, mean, std) != 0) {
-            char why[256];
-            snprintf(why, sizeof why, "%s", nx_error_msg());
-            nx_error_set("%s: bad normalize_mean/normalize_std metadata: %s", path, why);
-            rc = -1;
-        }
+    char nm[80], ns[80]; /* copied: the file is closed before the model exists */
+    if (rc == 0 && ((size_t)snprintf(nm, sizeof nm, "%s", meta_or_empty(&sf, "normalize_mean")) >= sizeof nm ||
+                    (size_t)snprintf(ns, sizeof ns, "%s", meta_or_empty(&sf, "normalize_std")) >= sizeof ns)) {
+        nx_error_set("%s: bad normalize_mean/normalize_std metadata: too long", path);
+        rc = -1;
     }
     safetensors_close(&sf);
     if (rc != 0) return -1;
@@ -138,7 +153,7 @@ int model_load(Model *m, const char *path, const char *arch_override, int n_clas
         nx_error_set("%s: %s", path, nx_error_msg());
         return -1;
     }
-    if (norm && model_set_normalize(m, mean, std) != 0) {
+    if (model_normalize_from_meta(m, path, nm, ns) != 0) {
         model_free(m);
         return -1;
     }

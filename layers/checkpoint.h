@@ -27,6 +27,15 @@ int model_save(const Model *m, const char *path, int n_extra, const char *const 
  * in_c/in_hw (0: defaults). -1 + nx_error_set on any problem. */
 int model_load(Model *m, const char *path, const char *arch_override, int n_classes, int in_c, int in_hw, Device d);
 
+/* The input normalisation of m (layers/model.h) as the metadata pair
+ * "normalize_mean" / "normalize_std" ("0.485,0.456,0.406"): returns false,
+ * and leaves the buffers alone, when m does not normalise. Every file that
+ * stores a classifier (model_save, nice_save) writes it this way. */
+bool model_normalize_meta(const Model *m, char mean[64], char std[64]);
+/* Set m's normalisation from that pair as read from path's metadata (NULL
+ * or empty: none). -1 + nx_error_set naming path on a malformed pair. */
+int model_normalize_from_meta(Model *m, const char *path, const char *mean, const char *std);
+
 /* Bounds on what a checkpoint's metadata may say (checked before any
  * model is built): the classes, the input channels and the input side. */
 #define MODEL_MAX_CLASSES 100000

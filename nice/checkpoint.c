@@ -56,8 +56,14 @@ int nice_save(const char *path, const Generator *g, const Model *m, const NiceCo
                           "capacity_norm", nice_norm_name(c->hc.capacity_norm),
                           "smooth_norm", c->hc.smooth_norm == NICE_NORM_MEAN ? "mean" : "sum",
                           "finetune", c->finetune ? c->finetune : "",
-                          "dataset", dataset ? dataset : ""};
-    int rc = safetensors_save(path, n, names, ts, (int)(sizeof meta / sizeof meta[0] / 2), meta);
+                          "dataset", dataset ? dataset : "",
+                          /* the classifier's input normalisation (model_save writes the same pair) */
+                          "normalize_mean", "", "normalize_std", ""};
+    int n_meta = (int)(sizeof meta / sizeof meta[0] / 2);
+    char norm[2][64];
+    if (model_normalize_meta(m, norm[0], norm[1])) meta[2 * n_meta - 3] = norm[0], meta[2 * n_meta - 1] = norm[1];
+    else n_meta -= 2;
+    int rc = safetensors_save(path, n, names, ts, n_meta, meta);
     for (int i = 0; i < n; i++) free(owned[i]);
     free(owned);
     free(names);
@@ -127,7 +133,9 @@ int nice_load(const char *path, Generator *g, Model *m, NiceConfig *c, Device d)
         generator_free(g);
         goto done;
     }
-    if (safetensors_read_params(&sf, &g->params, &(StLoadOptions){.prefix = "generator", .ignore_extra = true,
+    if (model_normalize_from_meta(m, path, safetensors_meta(&sf, "normalize_mean"),
+                                  safetensors_meta(&sf, "normalize_std")) != 0 ||
+        safetensors_read_params(&sf, &g->params, &(StLoadOptions){.prefix = "generator", .ignore_extra = true,
                                                                  .require_finite = true}) != 0 ||
         safetensors_read_params(&sf, &m->params, &(StLoadOptions){.prefix = "classifier", .ignore_extra = true,
                                                                  .require_finite = true}) != 0) {

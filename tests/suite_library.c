@@ -304,6 +304,42 @@ START_TEST(test_nice_file_loader) {
 }
 END_TEST
 
+/* A NICE file keeps the classifier's input normalisation: a classifier
+ * trained with --normalize (VGG11 on CIFAR-10, ResNet18 on Imagenette) must
+ * see the same (x - mean) / std after nice_load, or every accuracy measured
+ * through the NICE file (nice compress, nice explain) is of another model. */
+START_TEST(test_nice_file_keeps_normalisation) {
+    char dir[] = "/tmp/nicex-library-XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char path[64];
+    snprintf(path, sizeof path, "%s/norm.safetensors", dir);
+    Generator g, g2;
+    Model m, m2;
+    NiceConfig c, c2;
+    ck_assert_msg(nice_load(SHIPPED_NICE, &g, &m, &c, NX_CPU) == 0, "%s", nx_error_msg());
+    ck_assert(!m.normalize);
+    const float mean[1] = {0.2860f}, std[1] = {0.3530f};
+    ck_assert_int_eq(model_set_normalize(&m, mean, std), 0);
+    ck_assert_msg(nice_save(path, &g, &m, &c, "fashion-mnist") == 0, "%s", nx_error_msg());
+    ck_assert_msg(nice_load(path, &g2, &m2, &c2, NX_CPU) == 0, "%s", nx_error_msg());
+    ck_assert(m2.normalize);
+    ck_assert(m2.norm_mean[0] == mean[0] && m2.norm_std[0] == std[0]);
+    /* the same logits as the classifier that was saved */
+    nx_step_reset();
+    rng_seed(3);
+    Tensor *x = tensor_new4(NX_CPU, 2, 1, 28, 28);
+    for (int64_t i = 0; i < x->numel; i++) ((float *)x->data)[i] = rng_uniform();
+    bool prev = nx_no_grad();
+    float *a = tensor_to_host(model_forward(&m, x)), *b = tensor_to_host(model_forward(&m2, x));
+    for (int i = 0; i < 2 * m.n_classes; i++) ck_assert_msg(a[i] == b[i], "logit %d: %g vs %g", i, (double)a[i], (double)b[i]);
+    free(a), free(b);
+    nx_set_grad(prev);
+    nx_step_reset();
+    generator_free(&g), model_free(&m), generator_free(&g2), model_free(&m2);
+    unlink(path), rmdir(dir);
+}
+END_TEST
+
 Suite *suite_library(void) {
     Suite *s = suite_create("library");
     TCase *tc = tcase_create("library");
@@ -313,6 +349,7 @@ Suite *suite_library(void) {
     tcase_add_test(tc, test_stop_request);
     tcase_add_test(tc, test_option_parsers);
     tcase_add_test(tc, test_nice_file_loader);
+    tcase_add_test(tc, test_nice_file_keeps_normalisation);
     suite_add_tcase(s, tc);
     return s;
 }
