@@ -11,7 +11,8 @@
 #      random and intensity controls, NICE-fixed, NICE-finetuned (scored with
 #      the classifier stored in its file), plain down-sampling with bilinear
 #      upsampling, and the original images (b = 1).
-#   4. a grid of 16 validation images with NICE-fixed's mask.
+#   4. a grid of 16 validation images: each with NICE-fixed's mask, the
+#      overlay and the mixed-resolution image at b = 8.
 # The generators are trained once into $WORK and reused (delete them to redo).
 # Environment: CKPT (default /work/runs/resnet18-imagenette.safetensors, see
 # docs/models.md), DATA (default folder:/work/cache/imagenette, made by
@@ -60,6 +61,6 @@ NX_BENCH_CMD="make bench-fig9-imagenette CKPT=$ckpt DATA=$data EPOCHS=$epochs BA
 /usr/bin/env python3 bench/eval.py fig9 --name fig9-imagenette --data "$data" --model "$ckpt" --gen "$fixed" \
     --nice-label nice-fixed --nice-rows "nice-finetuned=$ft" --blocks 1,2,4,8,16,32 --side 224 \
     --n "$n" --slow-n "$slow_n" --device "$device" --methods "$methods" --out "$res"
-$bin nice explain --gen "$fixed" --data "$data" --n 16 --cols 8 --device "$device" --out "$work/grid" > /dev/null
+$bin nice explain --gen "$fixed" --data "$data" --n 16 --cols 4 --mixed 8 --device "$device" --out "$work/grid" > /dev/null
 cp "$work/grid/grid.png" "$res/fig9-imagenette-grid.png"
 echo "wrote $res/fig9-imagenette.md, .png and fig9-imagenette-grid.png"

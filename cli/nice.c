@@ -153,10 +153,11 @@ static int write_png(const char *dir, const char *name, const uint8_t *px, int h
 
 static int nice_explain_cmd(int argc, char **argv) {
     const char *gen_path = NULL, *data = "fashion-mnist", *out = "explain", *split = "test", *device = "cpu";
-    int n = 16, image_size = 0, cols = 8;
+    int n = 16, image_size = 0, cols = 8, mixed_block = 0;
     bool json = false;
     const Opt opts[] = {
         {"gen", OPT_STR, &gen_path, "NICE file from nicex nice train (default: the shipped LeNet5 one)"},
+        {"mixed", OPT_INT, &mixed_block, "also show the mixed-resolution image at this block size b (default 0: no)", OPT_RANGE(0, NICE_MAX_BLOCK)},
         {"data", OPT_STR, &data, "dataset spec (default fashion-mnist)"},
         {"split", OPT_STR, &split, "train | test (default test)"},
         {"n", OPT_INT, &n, "number of images, from the first (default 16; 0: all)", OPT_RANGE(0, 100000)},
@@ -184,6 +185,10 @@ static int nice_explain_cmd(int argc, char **argv) {
         return 2;
     }
     if (n < 1 || n > d.n) n = (int)d.n;
+    if (mixed_block && d.h % mixed_block != 0) {
+        fprintf(stderr, "nicex: --mixed: %d does not divide the image side %d\n", mixed_block, d.h);
+        return 2;
+    }
     if (make_dir(out) != 0) return 1;
     int C = d.c, H = d.h, W = d.w;
     float *x = nx_malloc(sizeof(float) * (size_t)n * C * H * W);
@@ -195,6 +200,7 @@ static int nice_explain_cmd(int argc, char **argv) {
     Tensor *z = hc_test_mask(&c.hc, la);
     int32_t *pred = nx_malloc(sizeof(int32_t) * (size_t)n);
     argmax_rows(pred, model_forward(&m, nice_mix(xt, z, c.block, c.background)));
+    float *mixed = mixed_block ? tensor_to_host(nice_mix(xt, z, mixed_block, c.background)) : NULL; /* (n, C, H, W) */
     nx_set_grad(prev);
     float *zh = tensor_to_host(z);
     for (int64_t i = 0; i < z->numel; i++)
@@ -203,25 +209,28 @@ static int nice_explain_cmd(int argc, char **argv) {
                     gen_path, (double)zh[i], (long long)(i / ((int64_t)H * W)));
             return 1;
         }
-    uint8_t **tiles = nx_calloc((size_t)3 * n, sizeof *tiles);
+    const int K = mixed ? 4 : 3; /* tiles per image */
+    uint8_t **tiles = nx_calloc((size_t)K * n, sizeof *tiles);
     double density = 0;
     for (int i = 0; i < n; i++) {
         const float *xi = x + (size_t)i * C * H * W, *zi = zh + (size_t)i * H * W;
-        for (int k = 0; k < 3; k++) tiles[3 * i + k] = nx_malloc((size_t)H * W * 3);
-        render_image(tiles[3 * i], xi, C, H, W, 1);
-        render_heatmap(tiles[3 * i + 1], zi, H, W);
-        render_overlay(tiles[3 * i + 2], xi, zi, C, H, W);
+        for (int k = 0; k < K; k++) tiles[K * i + k] = nx_malloc((size_t)H * W * 3);
+        render_image(tiles[K * i], xi, C, H, W, 1);
+        render_heatmap(tiles[K * i + 1], zi, H, W);
+        render_overlay(tiles[K * i + 2], xi, zi, C, H, W);
+        if (mixed) render_image(tiles[K * i + 3], mixed + (size_t)i * C * H * W, C, H, W, 1);
         for (int p = 0; p < H * W; p++) density += zi[p] > 0.5f;
-        const char *kind[3] = {"input", "mask", "overlay"};
-        for (int k = 0; k < 3; k++) {
+        const char *kind[4] = {"input", "mask", "overlay", "mixed"};
+        for (int k = 0; k < K; k++) {
             char name[64];
             snprintf(name, sizeof name, "%04d_%s.png", i, kind[k]);
-            if (write_png(out, name, tiles[3 * i + k], H, W, 3, NULL) != 0) return 1;
+            if (write_png(out, name, tiles[K * i + k], H, W, 3, NULL) != 0) return 1;
         }
     }
-    /* the grid: for each image the input, its mask and the overlay side by side */
+    free(mixed);
+    /* the grid: for each image the input, its mask, the overlay (and the mixed image) side by side */
     int scale = H < 64 ? 3 : 1;
-    Picture grid = grid_compose((const uint8_t *const *)tiles, 3 * n, H, W, 3 * (cols < n ? cols : n), scale);
+    Picture grid = grid_compose((const uint8_t *const *)tiles, K * n, H, W, K * (cols < n ? cols : n), scale);
     if (write_png(out, "grid.png", grid.pixels, grid.h, grid.w, 3, NULL) != 0) return 1;
     char maps[4096];
     if ((size_t)snprintf(maps, sizeof maps, "%s/maps.safetensors", out) >= sizeof maps) return 1; /* write_png said why */
@@ -235,10 +244,10 @@ static int nice_explain_cmd(int argc, char **argv) {
     if (json)
         printf("{\"n\": %d, \"out\": \"%s\", \"density\": %.6f, \"accuracy_mixed\": %.6f, \"grid\": \"%s/grid.png\"}\n", n,
                out, density, (double)correct / n, out);
-    else printf("wrote %d explanations to %s/ (grid.png, NNNN_{input,mask,overlay}.png, maps.safetensors); "
+    else printf("wrote %d explanations to %s/ (grid.png, NNNN_{input,mask,overlay%s}.png, maps.safetensors); "
                 "mask density %.3f, accuracy on mixed-resolution images %d/%d\n",
-                n, out, density, correct, n);
-    for (int i = 0; i < 3 * n; i++) free(tiles[i]);
+                n, out, K == 4 ? ",mixed" : "", density, correct, n);
+    for (int i = 0; i < K * n; i++) free(tiles[i]);
     free(tiles);
     free(grid.pixels);
     free(zh);
