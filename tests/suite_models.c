@@ -80,7 +80,7 @@ static Tensor *make_targets(int n) {
 static int compare_summary(Golden *g, const char *prefix, Tensor *t, const float *vals, double rtol) {
     char key[256];
     snprintf(key, sizeof key, "%s%s", prefix, t->name);
-    if (golden_has(g, key)) return golden_compare_buf(g, key, vals, t->numel, rtol * 0.1, rtol);
+    if (golden_has(g, key)) return golden_compare_buf(g, key, vals, t->ndim, t->shape, rtol * 0.1, rtol);
     snprintf(key, sizeof key, "%s%s:stats", prefix, t->name);
     Tensor *stats = golden_get(g, key);
     snprintf(key, sizeof key, "%s%s:idx", prefix, t->name);
@@ -101,7 +101,7 @@ static int compare_summary(Golden *g, const char *prefix, Tensor *t, const float
     for (int64_t k = 0; k < idx->numel && k < 64; k++) sampled[k] = vals[idx->idata[k]];
     snprintf(key, sizeof key, "%s%s:val", prefix, t->name);
     double rms = sqrt(stats->data[1] / (double)t->numel);
-    bad += golden_compare_buf(g, key, sampled, idx->numel, rtol * rms + 1e-7, rtol);
+    bad += golden_compare_buf(g, key, sampled, 1, (int[]){(int)idx->numel}, rtol * rms + 1e-7, rtol);
     return bad;
 }
 
@@ -172,7 +172,7 @@ START_TEST(test_model_training_steps) {
         losses[step] = loss->data[0];
     }
     nx_step_reset();
-    int bad = golden_compare_buf(g, adam ? "losses.adam" : "losses.sgd", losses, 5, 1e-4, 10 * mc->rtol);
+    int bad = golden_compare_buf(g, adam ? "losses.adam" : "losses.sgd", losses, 1, (int[]){5}, 1e-4, 10 * mc->rtol);
     optim_free(opt);
     model_free(&m);
     golden_free(g);

@@ -7,7 +7,7 @@
  * e.g. relu at 0, max-pool ties, clamp bounds) are skipped, as in Caffe.
  *
  * golden_*(): reads files written by tests/golden/gen_*.py (PyTorch) and
- * compares tensors with |got - want| <= atol + rtol * |want|.
+ * compares tensors: the shape exactly, then |got - want| <= atol + rtol * |want|.
  */
 #ifndef NX_TESTLIB_H
 #define NX_TESTLIB_H
@@ -36,11 +36,13 @@ void golden_free(Golden *g);
 /* A tensor from the file as a CPU step tensor (f32 or i32); fails the test if missing. */
 Tensor *golden_get(Golden *g, const char *key);
 bool golden_has(Golden *g, const char *key);
-/* Compare got (any device) with g[key]: returns the number of mismatches, prints the worst. */
+/* Compare got (any device) with g[key]: returns the number of mismatches, prints the worst.
+ * A shape that differs from the record's (ndim or any size) is a mismatch of every element. */
 int golden_compare(Golden *g, const char *key, const Tensor *got, double atol, double rtol);
-/* Same, for a raw host buffer of n floats. */
-int golden_compare_buf(Golden *g, const char *key, const float *got, int64_t n, double atol, double rtol);
-/* Compare t->grad with g[key]. */
+/* Same, for a raw host buffer of the given shape (ndim 0: one value). */
+int golden_compare_buf(Golden *g, const char *key, const float *got, int ndim, const int *shape, double atol,
+                       double rtol);
+/* Compare t->grad (of t's shape) with g[key]. */
 int golden_compare_grad(Golden *g, const char *key, Tensor *t, double atol, double rtol);
 
 #endif
