@@ -3,7 +3,11 @@
  * File format (little endian), written by tests/golden/goldenio.py:
  *   "NXGOLD1\0", u32 count, then per tensor:
  *   u32 key_len, key bytes, u32 dtype (0 f32, 1 i32), u32 ndim,
- *   u32 shape[ndim], 4 * numel bytes of data.
+ *   u32 shape[ndim], 4 * numel bytes of data. ndim 0 is a 0-dim tensor.
+ *
+ * Every comparison checks the shape first: the same number of dims and the
+ * same size of each (an (N, C) result against a (C, N) record, or a (6)
+ * against a (2, 3), is a mismatch even though the element counts agree).
  */
 #include "tests/testlib.h"
 
@@ -83,11 +87,27 @@ Tensor *golden_get(Golden *g, const char *key) {
     return t;
 }
 
-int golden_compare_buf(Golden *g, const char *key, const float *got, int64_t n, double atol, double rtol) {
+static void shape_str(char *buf, size_t size, int ndim, const int *shape) {
+    int k = snprintf(buf, size, "(");
+    for (int d = 0; d < ndim && k > 0 && (size_t)k < size; d++)
+        k += snprintf(buf + k, size - (size_t)k, d ? ", %d" : "%d", shape[d]);
+    if (k > 0 && (size_t)k < size) snprintf(buf + k, size - (size_t)k, ")");
+}
+
+int golden_compare_buf(Golden *g, const char *key, const float *got, int ndim, const int *shape, double atol,
+                       double rtol) {
     GoldenEntry *e = find(g, key);
     ck_assert_msg(e, "%s: no tensor '%s'", g->path, key);
-    ck_assert_msg(e->t.numel == n, "%s: '%s' has %lld elements, got %lld", g->path, key, (long long)e->t.numel,
-                  (long long)n);
+    bool same = ndim == e->t.ndim;
+    for (int d = 0; same && d < ndim; d++) same = shape[d] == e->t.shape[d];
+    if (!same) {
+        char want_s[64], got_s[64];
+        shape_str(want_s, sizeof want_s, e->t.ndim, e->t.shape);
+        shape_str(got_s, sizeof got_s, ndim, shape);
+        fprintf(stderr, "golden %s '%s': shape %s, PyTorch's is %s\n", g->path, key, got_s, want_s);
+        return (int)(e->t.numel > 0 ? e->t.numel : 1); /* every element counts as a mismatch */
+    }
+    int64_t n = e->t.numel;
     int bad = 0;
     double worst = 0;
     int64_t worst_i = 0;
@@ -101,7 +121,7 @@ int golden_compare_buf(Golden *g, const char *key, const float *got, int64_t n, 
         }
     }
     if (bad) {
-        double want = e->t.data[worst_i];
+        double want = e->t.dtype == NX_I32 ? e->t.idata[worst_i] : e->t.data[worst_i];
         fprintf(stderr, "golden %s '%s': %d of %lld elements off; worst [%lld] got %.8g want %.8g\n", g->path, key,
                 bad, (long long)n, (long long)worst_i, got[worst_i], want);
     }
@@ -112,7 +132,7 @@ int golden_compare(Golden *g, const char *key, const Tensor *got, double atol, d
     float *h = tensor_to_host(got);
     if (got->dtype == NX_I32)
         for (int64_t i = 0; i < got->numel; i++) h[i] = (float)((int32_t *)h)[i];
-    int bad = golden_compare_buf(g, key, h, got->numel, atol, rtol);
+    int bad = golden_compare_buf(g, key, h, got->ndim, got->shape, atol, rtol);
     free(h);
     return bad;
 }
@@ -121,7 +141,7 @@ int golden_compare_grad(Golden *g, const char *key, Tensor *t, double atol, doub
     ck_assert_msg(t->grad, "%s: no gradient reached the tensor compared with '%s'", g->path, key);
     float *h = nx_malloc(tensor_bytes(t));
     device_memcpy(NX_CPU, h, t->device, t->grad, tensor_bytes(t));
-    int bad = golden_compare_buf(g, key, h, t->numel, atol, rtol);
+    int bad = golden_compare_buf(g, key, h, t->ndim, t->shape, atol, rtol);
     free(h);
     return bad;
 }

@@ -75,6 +75,7 @@ int main(void) {
     srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=verbose lists every test; default normal */
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    test_print_skips(stdout); /* tests not registered for want of data, the CLI or a GPU (tests/skips.c) */
     printf("%d suites run%s\n", added, missing ? ", some listed suites are missing" : "");
     return failed == 0 && missing == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

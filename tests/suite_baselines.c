@@ -240,7 +240,7 @@ START_TEST(test_ig_completeness) {
     float *xh = blob_images(N, H);
     Dataset d;
     int mult = 1; /* blob images are rougher along the path: 8x the steps */
-    if (dataset_open(&d, "fashion-mnist", DATA_TEST, 0, 0) == 0) {
+    if (dataset_open(&d, test_fashion_mnist_spec(), DATA_TEST, 0, 0) == 0) {
         for (int i = 0; i < N; i++) dataset_get_float(&d, i, xh + i * H * H, NULL, NULL);
         dataset_free(&d);
     } else {
@@ -471,10 +471,7 @@ END_TEST
 
 /* ---- the CLI ------------------------------------------------------------- */
 
-static const char *nicex_bin(void) {
-    const char *b = getenv("NX_BIN");
-    return b ? b : "bin/nicex";
-}
+static const char *nicex_bin(void) { return test_nicex_bin(); }
 
 static int run_cmd(const char *fmt, const char *a, const char *b, const char *c) {
     char cmd[2048];
@@ -491,12 +488,8 @@ static const char *fast_flags(const char *method) {
     return "";
 }
 
+/* registered only with the CLI, the shipped LeNet5 and Fashion-MNIST (suite_baselines) */
 START_TEST(test_cli_lenet5_every_method) {
-    if (access(nicex_bin(), X_OK) != 0 || access(SHIPPED_LENET, R_OK) != 0 ||
-        access(DATASET_FASHION_MNIST_DIR, R_OK) != 0) {
-        printf("  skipped: needs %s, %s and %s\n", nicex_bin(), SHIPPED_LENET, DATASET_FASHION_MNIST_DIR);
-        return;
-    }
     char dir[] = "/tmp/nx_explain_XXXXXX";
     ck_assert(mkdtemp(dir) != NULL);
     int n_ok = 0;
@@ -504,7 +497,7 @@ START_TEST(test_cli_lenet5_every_method) {
         const char *name = baseline_methods[k]->name;
         char out[512], args[512];
         snprintf(out, sizeof out, "%s/%s", dir, name);
-        snprintf(args, sizeof args, "--method %s %s", name, fast_flags(name));
+        snprintf(args, sizeof args, "--method %s %s --data %s", name, fast_flags(name), test_fashion_mnist_spec());
         int rc = run_cmd("%s explain %s --classifier " SHIPPED_LENET " --n 3 --first 5 --seed 1 --json --out %s > /dev/null",
                          nicex_bin(), args, out);
         if (strcmp(name, "cam") == 0) { /* LeNet5 is not GAP + fc: one line, exit 2 */
@@ -566,11 +559,7 @@ static int write_jpeg(const char *path, const uint8_t *rgb, int h, int w) {
     return 0;
 }
 
-START_TEST(test_cli_resnet18_folder) {
-    if (access(nicex_bin(), X_OK) != 0) {
-        printf("  skipped: needs %s\n", nicex_bin());
-        return;
-    }
+START_TEST(test_cli_resnet18_folder) { /* registered only with the CLI (suite_baselines) */
     char dir[] = "/tmp/nx_explain_rn_XXXXXX";
     ck_assert(mkdtemp(dir) != NULL);
     char path[600];
@@ -633,8 +622,10 @@ Suite *suite_baselines(void) {
     tcase_add_test(tc, test_batched_equals_one_image_runs);
     tcase_add_test(tc, test_classifier_state_untouched);
     tcase_add_test(tc, test_known_region_mass);
-    tcase_add_test(tc, test_cli_lenet5_every_method);
-    tcase_add_test(tc, test_cli_resnet18_folder);
+    TCASE_ADD_TEST_IF(tc, test_cli_lenet5_every_method,
+                      access(nicex_bin(), X_OK) == 0 && access(SHIPPED_LENET, R_OK) == 0 && test_have_fashion_mnist(),
+                      "needs %s, %s and Fashion-MNIST in %s", nicex_bin(), SHIPPED_LENET, test_fashion_mnist_dir());
+    TCASE_ADD_TEST_IF(tc, test_cli_resnet18_folder, access(nicex_bin(), X_OK) == 0, "needs %s", nicex_bin());
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,9 +6,11 @@
  * bilinear resize and a safetensors file from PyTorch's side. Every bad
  * input has a test asserting that the one-line error names the file and the
  * problem. Real datasets (Debian's Fashion-MNIST, ../shared/data/mnist) are
- * checked when present and skipped with a notice when not.
+ * checked when present; when absent the test is not registered and the run's
+ * summary lists it as skipped (tests/skips.c).
  *
- * NX_TEST_DATA overrides the fixture folder (default tests/data).
+ * NX_TEST_DATA overrides the fixture folder (default tests/data);
+ * NX_FASHION_MNIST and NX_SHARED_DATA the real datasets' folders.
  */
 #include "tests/testlib.h"
 
@@ -1066,13 +1068,10 @@ END_TEST
 
 /* ---- real datasets, when present ---------------------------------------- */
 
+/* registered only when present (suite_data) */
 START_TEST(test_fashion_mnist_debian) {
-    if (access(DATASET_FASHION_MNIST_DIR "/t10k-images-idx3-ubyte.gz", R_OK) != 0) {
-        printf("  skipped: %s not installed (Debian package dataset-fashion-mnist)\n", DATASET_FASHION_MNIST_DIR);
-        return;
-    }
     Dataset d;
-    ck_assert_msg(dataset_open(&d, "fashion-mnist", DATA_TEST, 0, 1) == 0, "%s", nx_error_msg());
+    ck_assert_msg(dataset_open(&d, test_fashion_mnist_spec(), DATA_TEST, 0, 1) == 0, "%s", nx_error_msg());
     ck_assert(d.n == 10000 && d.c == 1 && d.h == 28 && d.w == 28);
     int count[10] = {0};
     for (int64_t i = 0; i < d.n; i++) count[d.labels[i]]++;
@@ -1082,14 +1081,26 @@ START_TEST(test_fashion_mnist_debian) {
 }
 END_TEST
 
+static const char *mnist_shared_dir(void) {
+    static char dir[600];
+    snprintf(dir, sizeof dir, "%s/mnist", test_shared_data_dir());
+    return dir;
+}
+
+static bool have_mnist_shared(void) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", mnist_shared_dir());
+    if (access(path, R_OK) != 0) return false;
+    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", mnist_shared_dir());
+    return access(path, R_OK) == 0;
+}
+
+/* registered only when present (suite_data) */
 START_TEST(test_mnist_shared) {
-    const char *dir = "../shared/data/mnist";
-    if (access("../shared/data/mnist/train-labels-idx1-ubyte.gz", R_OK) != 0) {
-        printf("  skipped: %s not present\n", dir);
-        return;
-    }
     Dataset d;
-    ck_assert_msg(dataset_open(&d, "mnist:../shared/data/mnist", DATA_TRAIN, 0, 1) == 0, "%s", nx_error_msg());
+    char spec[700];
+    snprintf(spec, sizeof spec, "mnist:%s", mnist_shared_dir());
+    ck_assert_msg(dataset_open(&d, spec, DATA_TRAIN, 0, 1) == 0, "%s", nx_error_msg());
     ck_assert(d.n == 60000 && d.h == 28 && d.w == 28);
     static const int want[10] = {5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949};
     int count[10] = {0};
@@ -1127,8 +1138,9 @@ Suite *suite_data(void) {
     tcase_add_test(tc, test_safetensors_from_pytorch);
     tcase_add_test(tc, test_maps_roundtrip);
     tcase_add_test(tc, test_safetensors_errors);
-    tcase_add_test(tc, test_fashion_mnist_debian);
-    tcase_add_test(tc, test_mnist_shared);
+    TCASE_ADD_TEST_IF(tc, test_fashion_mnist_debian, test_have_fashion_mnist(),
+                      "Fashion-MNIST not in %s (Debian package dataset-fashion-mnist)", test_fashion_mnist_dir());
+    TCASE_ADD_TEST_IF(tc, test_mnist_shared, have_mnist_shared(), "MNIST not in %s", mnist_shared_dir());
     suite_add_tcase(s, tc);
     return s;
 }

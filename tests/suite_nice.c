@@ -205,12 +205,9 @@ END_TEST
 /* On a real image (the first Fashion-MNIST test image, a 4x upsampled 112x112
  * copy so that every b divides it), the PNG of the fully closed mixed image
  * x_b shrinks strictly as b grows. */
-START_TEST(test_png_bytes_fall_with_block) {
+START_TEST(test_png_bytes_fall_with_block) { /* registered only with Fashion-MNIST (suite_nice) */
     Dataset d;
-    if (dataset_open(&d, "fashion-mnist", DATA_TEST, 0, 0) != 0) {
-        printf("test_png_bytes_fall_with_block skipped: %s\n", nx_error_msg());
-        return;
-    }
+    ck_assert_msg(dataset_open(&d, test_fashion_mnist_spec(), DATA_TEST, 0, 0) == 0, "%s", nx_error_msg());
     nx_step_reset();
     Tensor *x = tensor_new4(NX_CPU, 1, 1, 28, 28);
     dataset_get_float(&d, 0, x->data, NULL, NULL);
@@ -241,7 +238,8 @@ Suite *suite_nice(void) {
     tcase_add_test(tc, test_capacity_and_smoothness_by_hand);
     tcase_add_test(tc, test_mixed_resolution);
     tcase_add_test(tc, test_generator_shapes);
-    tcase_add_test(tc, test_png_bytes_fall_with_block);
+    TCASE_ADD_TEST_IF(tc, test_png_bytes_fall_with_block, test_have_fashion_mnist(), "Fashion-MNIST not in %s",
+                      test_fashion_mnist_dir());
     suite_add_tcase(s, tc);
     return s;
 }

@@ -417,9 +417,12 @@ START_TEST(test_resnet18_224_folder_one_epoch_then_explain) {
 }
 END_TEST
 
-static const char *nicex_bin(void) {
-    const char *b = getenv("NX_BIN");
-    return b ? b : "bin/nicex";
+static const char *nicex_bin(void) { return test_nicex_bin(); }
+
+/* The CLI tests need the CLI, the shipped models and Fashion-MNIST: registered only then (suite_rtis). */
+static bool have_cli_and_data(bool rtis) {
+    return access(nicex_bin(), X_OK) == 0 && access(SHIPPED_LENET, R_OK) == 0 &&
+           (!rtis || access(SHIPPED_RTIS, R_OK) == 0) && test_have_fashion_mnist();
 }
 
 static int sh(const char *cmd) {
@@ -428,17 +431,13 @@ static int sh(const char *cmd) {
 }
 
 START_TEST(test_cli_shipped_explain_and_eval) {
-    if (access(nicex_bin(), X_OK) != 0 || access(SHIPPED_LENET, R_OK) != 0 || access(SHIPPED_RTIS, R_OK) != 0 ||
-        access(DATASET_FASHION_MNIST_DIR, R_OK) != 0) {
-        printf("  skipped: needs %s, %s, %s and %s\n", nicex_bin(), SHIPPED_LENET, SHIPPED_RTIS,
-               DATASET_FASHION_MNIST_DIR);
-        return;
-    }
     char dir[] = "/tmp/nx_rtis_cli_XXXXXX", cmd[2048], path[600];
+    const char *data = test_fashion_mnist_spec();
     ck_assert_ptr_nonnull(mkdtemp(dir));
     /* nicex explain --method rtis, the default RTIS file */
-    snprintf(cmd, sizeof cmd, "%s explain --method rtis --classifier %s --n 3 --first 5 --out %s/ex > /dev/null 2>&1",
-             nicex_bin(), SHIPPED_LENET, dir);
+    snprintf(cmd, sizeof cmd,
+             "%s explain --method rtis --classifier %s --data %s --n 3 --first 5 --out %s/ex > /dev/null 2>&1",
+             nicex_bin(), SHIPPED_LENET, data, dir);
     ck_assert_int_eq(sh(cmd), 0);
     snprintf(path, sizeof path, "%s/ex/maps.safetensors", dir);
     MapsFile mf;
@@ -448,9 +447,10 @@ START_TEST(test_cli_shipped_explain_and_eval) {
     for (int i = 0; i < 3 * 28 * 28; i++) ck_assert(mf.maps[i] >= 0 && mf.maps[i] <= 1);
     maps_free(&mf);
     /* nicex rtis explain and eval */
-    snprintf(cmd, sizeof cmd, "%s rtis explain --n 4 --no-png --out %s/ex2 > /dev/null 2>&1", nicex_bin(), dir);
+    snprintf(cmd, sizeof cmd, "%s rtis explain --data %s --n 4 --no-png --out %s/ex2 > /dev/null 2>&1", nicex_bin(),
+             data, dir);
     ck_assert_int_eq(sh(cmd), 0);
-    snprintf(cmd, sizeof cmd, "%s rtis eval --n 200 --json > %s/eval.json 2>&1", nicex_bin(), dir);
+    snprintf(cmd, sizeof cmd, "%s rtis eval --data %s --n 200 --json > %s/eval.json 2>&1", nicex_bin(), data, dir);
     ck_assert_int_eq(sh(cmd), 0);
     /* a classifier checkpoint is not an RTIS file: exit 1 (a bad file), and
      * explain refuses it as an option value: exit 2 */
@@ -480,14 +480,11 @@ static bool same_file(const char *a, const char *b) {
 }
 
 START_TEST(test_cli_train_resume_repeats_exactly) {
-    if (access(nicex_bin(), X_OK) != 0 || access(SHIPPED_LENET, R_OK) != 0 ||
-        access(DATASET_FASHION_MNIST_DIR, R_OK) != 0) {
-        printf("  skipped: needs %s, %s and %s\n", nicex_bin(), SHIPPED_LENET, DATASET_FASHION_MNIST_DIR);
-        return;
-    }
-    char dir[] = "/tmp/nx_rtis_resume_XXXXXX", cmd[2048], a[600], b[600];
+    char dir[] = "/tmp/nx_rtis_resume_XXXXXX", cmd[2048], a[600], b[600], common[800];
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    const char *common = "--limit 128 --eval-limit 64 --selector-epochs 1 --batch 32 --selector-batch 64 --seed 5 --json";
+    snprintf(common, sizeof common,
+             "--data %s --limit 128 --eval-limit 64 --selector-epochs 1 --batch 32 --selector-batch 64 --seed 5 --json",
+             test_fashion_mnist_spec());
     /* 1 + 2 epochs in one go; 1 + 1, then resumed for the last */
     snprintf(cmd, sizeof cmd, "%s rtis train --classifier %s %s --epochs 2 --out %s/full.safetensors > /dev/null 2>&1",
              nicex_bin(), SHIPPED_LENET, common, dir);
@@ -632,8 +629,10 @@ Suite *suite_rtis(void) {
     tcase_add_test(tc, test_training_leaves_classifier_untouched);
     tcase_add_test(tc, test_save_names_classifier_and_refuses_mismatch);
     tcase_add_test(tc, test_resnet18_224_folder_one_epoch_then_explain);
-    tcase_add_test(tc, test_cli_shipped_explain_and_eval);
-    tcase_add_test(tc, test_cli_train_resume_repeats_exactly);
+    TCASE_ADD_TEST_IF(tc, test_cli_shipped_explain_and_eval, have_cli_and_data(true), "needs %s, %s, %s and Fashion-MNIST in %s",
+                      nicex_bin(), SHIPPED_LENET, SHIPPED_RTIS, test_fashion_mnist_dir());
+    TCASE_ADD_TEST_IF(tc, test_cli_train_resume_repeats_exactly, have_cli_and_data(false),
+                      "needs %s, %s and Fashion-MNIST in %s", nicex_bin(), SHIPPED_LENET, test_fashion_mnist_dir());
     suite_add_tcase(s, tc);
     TCase *kr = tcase_create("known_region");
     tcase_set_timeout(kr, 120);

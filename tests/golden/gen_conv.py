@@ -8,7 +8,7 @@ linear.bin: cases "a" (bias) and "n" (no bias), keys <case>.x, .w, [.b], .y,
 import torch
 import torch.nn.functional as F
 
-from goldenio import rand, write
+from goldenio import begin, rand, subcase, write
 
 # name, x shape, (O, KH, KW), stride, pad, groups, bias
 CONV_CASES = (
@@ -26,6 +26,7 @@ CONV_CASES = (
 
 def conv(out):
     for name, xs, (O, KH, KW), s, p, g, has_b in CONV_CASES:
+        begin("conv2d_" + name)
         x = rand(*xs).requires_grad_()
         w = rand(O, xs[1] // g, KH, KW).requires_grad_()
         b = rand(O).requires_grad_() if has_b else None
@@ -42,8 +43,10 @@ def conv(out):
 
 
 def linear(out):
+    begin("linear")
     t = {}
     for case, n, i, o, has_b in (("a", 4, 5, 3, True), ("n", 3, 7, 2, False)):
+        subcase("linear", case)
         x = rand(n, i).requires_grad_()
         w = rand(o, i).requires_grad_()
         b = rand(o).requires_grad_() if has_b else None

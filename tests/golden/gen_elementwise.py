@@ -6,14 +6,14 @@ dim sets, with and without keepdim. Each file holds the inputs, the output,
 a random upstream gradient dy and the input gradients from torch autograd.
 Files with several cases prefix each key with "p<i>_" (p0_x, p0_y, ...).
 
-goldenio.write stores a 0-dim tensor as shape (1) (np.ascontiguousarray
-returns at least 1-d), so the binary and reduction cases also store the
-true number of dims (p<i>_ndim, p<i>_args) and the C side restores 0-dim.
+The binary and reduction cases also store the number of dims (p<i>_ndim,
+p<i>_args; goldenio.write stores 0-dim tensors as ndim 0 since the seeding
+change, as shape (1) before it) and the C side restores 0-dim from them.
 """
 import torch
 import torch.nn.functional as F
 
-from goldenio import rand, write
+from goldenio import begin, rand, subcase, write
 
 
 def rnd(shape, lo=-1.0, hi=1.0):
@@ -21,9 +21,10 @@ def rnd(shape, lo=-1.0, hi=1.0):
     return rand(*shape, lo=lo, hi=hi) if shape else rand(1, lo=lo, hi=hi).reshape(())
 
 
-def unary(out, name, fn, x):
-    """One case: x -> fn(x), its gradient for a random dy."""
-    x = x.clone().requires_grad_()
+def unary(out, name, fn, make_x):
+    """One case: x = make_x() -> fn(x), its gradient for a random dy."""
+    begin(name)
+    x = make_x().clone().requires_grad_()
     y = fn(x)
     dy = rnd(y.shape)
     y.backward(dy)
@@ -58,8 +59,10 @@ BINARY_PATTERNS = [
 
 
 def binary(out, name, fn, b_lo=-1.0, b_hi=1.0):
+    begin(name)
     cases = {}
     for i, (sa, sb) in enumerate(BINARY_PATTERNS):
+        subcase(name, i)
         a = rnd(sa).requires_grad_()
         b = rnd(sb, b_lo, b_hi).requires_grad_()
         y = fn(a, b)
@@ -93,8 +96,10 @@ REDUCE_PATTERNS = [
 
 
 def reduce(out, name, fn):
+    begin(name)
     cases = {}
     for i, (shape, dims, keepdim) in enumerate(REDUCE_PATTERNS):
+        subcase(name, i)
         x = rnd(shape).requires_grad_()
         if dims is None:
             y = fn(x) if not keepdim else fn(x, dim=tuple(range(x.dim())), keepdim=True)
@@ -110,7 +115,7 @@ def reduce(out, name, fn):
 
 
 def generate(out):
-    # relu first: its file keeps the data it had before the others were added.
+    begin("relu")
     x = rand(2, 3, 4, 5).requires_grad_()
     y = torch.relu(x)
     dy = rnd(y.shape)
@@ -120,12 +125,12 @@ def generate(out):
     # sigmoid: large |x| included (torch's 1/(1+exp(-x)) is 0 below -88.7,
     # nicex's stable form a subnormal: the C side allows 1e-30 absolute).
     big = [0.0, 20.0, -20.0, 88.0, -88.0, -90.0, 100.0, -100.0, 1000.0, -1000.0]
-    unary(out, "sigmoid", torch.sigmoid, with_specials((2, 3, 4, 5), -6, 6, big))
-    unary(out, "tanh", torch.tanh, with_specials((2, 3, 4, 5), -3, 3, [0.0, 10.0, -10.0, 50.0, -50.0]))
+    unary(out, "sigmoid", torch.sigmoid, lambda: with_specials((2, 3, 4, 5), -6, 6, big))
+    unary(out, "tanh", torch.tanh, lambda: with_specials((2, 3, 4, 5), -3, 3, [0.0, 10.0, -10.0, 50.0, -50.0]))
     # abs: exact zeros (both signs) get gradient 0.
-    unary(out, "abs", torch.abs, with_specials((2, 3, 4, 5), -2, 2, [0.0, -0.0, 1.0, -1.0]))
-    unary(out, "log", torch.log, with_specials((2, 3, 4, 5), 0.05, 5, [1.0, 1e-6, 1e6]))
-    unary(out, "exp", torch.exp, with_specials((2, 3, 4, 5), -5, 5, [0.0, 20.0, -20.0, -100.0]))
+    unary(out, "abs", torch.abs, lambda: with_specials((2, 3, 4, 5), -2, 2, [0.0, -0.0, 1.0, -1.0]))
+    unary(out, "log", torch.log, lambda: with_specials((2, 3, 4, 5), 0.05, 5, [1.0, 1e-6, 1e6]))
+    unary(out, "exp", torch.exp, lambda: with_specials((2, 3, 4, 5), -5, 5, [0.0, 20.0, -20.0, -100.0]))
 
     # pow: torch's special-cased exponents and general ones, x = 0 where the
     # result is finite or a clean inf (negative x with non-integer p is NaN:
@@ -135,8 +140,10 @@ def generate(out):
         (-0.5, 0.5, 2, []), (-1.0, 0.5, 2, [-1.5, -0.5]), (1.5, 0.5, 2, [0.0]), (-1.3, 0.5, 2, []),
         (0.0, -1, 1, [0.0]), (1.0, -1, 1, [0.0]), (4.0, -2, 2, [0.0]), (2.5, 0.5, 2, []),
     ]
+    begin("pow")
     cases = {}
     for i, (p, lo, hi, specials) in enumerate(pow_cases):
+        subcase("pow", i)
         x = with_specials((4, 6), lo, hi, specials).requires_grad_()
         y = torch.pow(x, p)
         dy = rnd(y.shape)
@@ -146,8 +153,10 @@ def generate(out):
 
     # clamp: forward torch.clamp, gradient strict at the bounds as hardtanh;
     # x hits both bounds exactly.
+    begin("clamp")
     cases = {}
     for i, (lo, hi) in enumerate([(-0.5, 0.5), (0.0, 1.0), (-2.0, -1.0)]):
+        subcase("clamp", i)
         x = with_specials((4, 6), -2.5, 2.5, [lo, hi, lo, hi]).requires_grad_()
         y = F.hardtanh(x, lo, hi)
         assert torch.equal(y, torch.clamp(x, lo, hi))
@@ -157,8 +166,10 @@ def generate(out):
         cases.update({f"p{i}_x": x, f"p{i}_lohi": bounds, f"p{i}_y": y, f"p{i}_dy": dy, f"p{i}_dx": x.grad})
     write(out, "clamp", cases)
 
+    begin("scale")
     cases = {}
     for i, (a, b) in enumerate([(2.5, -0.75), (-1.0, 0.0), (0.0, 3.0), (0.1, 1e-3)]):
+        subcase("scale", i)
         x = rand(4, 6, lo=-3, hi=3).requires_grad_()
         y = a * x + b
         dy = rnd(y.shape)

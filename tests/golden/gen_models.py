@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from goldenio import write, write_safetensors
+from goldenio import begin, write, write_safetensors
 
 SMALL = 4096  # tensors up to this size are stored whole
 SAMPLES = 64
@@ -171,6 +171,7 @@ def stable_input(arch, shape, y):
 
 def generate(out):
     for arch in ["lenet5", "vgg11", "resnet18"]:
+        begin("model_" + arch)  # the data is hash-filled; only torch's own (overwritten) init draws
         model, shape = make_model(arch)
         fill_model(model)
         y = torch.arange(shape[0]) % 10
@@ -181,7 +182,7 @@ def generate(out):
         loss = F.cross_entropy(logits, y)
         loss.backward()
         rec["logits"] = logits
-        rec["loss"] = loss.reshape(1)
+        rec["loss"] = loss  # 0-dim, as nx_cross_entropy returns
         for name, p in model.named_parameters():
             summarise("grad.", name, p.grad, rec)
         for name, b in model.named_buffers():
@@ -210,7 +211,7 @@ def generate(out):
         write(out, "model_" + arch, rec)
     # A LeNet5 exported from PyTorch (its own random init, strict state_dict
     # keys) and its logits: nicex must load the file and reproduce them.
-    torch.manual_seed(1)
+    begin("torch_lenet5")
     model = LeNet5().eval()
     x = torch.rand(3, 1, 28, 28)
     with torch.no_grad():

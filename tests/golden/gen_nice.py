@@ -1,7 +1,7 @@
 """Golden data for the NICE op neighbor_l1 (eq. 9 of the NICE paper)."""
 import torch
 
-from goldenio import rand, write
+from goldenio import begin, rand, write
 
 
 def neighbor_l1(x):
@@ -12,6 +12,7 @@ def neighbor_l1(x):
 
 
 def generate(out):
+    begin("neighbor_l1")
     x = rand(3, 2, 6, 7).requires_grad_()
     y = neighbor_l1(x)
     dy = rand(3)

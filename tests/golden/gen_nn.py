@@ -6,14 +6,16 @@ prefix ("a.x", "a.y", ...), its hyperparameters in "<case>.cfg".
 import torch
 import torch.nn.functional as F
 
-from goldenio import rand, write
+from goldenio import begin, rand, subcase, write
 
 
 def batchnorm2d(out):
+    begin("batchnorm2d")
     t = {}
     # affine, momentum 0.1, eps 1e-5; x off-centre so the statistics matter
     for case, shape, affine, momentum, eps in (("a", (3, 3, 4, 4), True, 0.1, 1e-5),
                                                ("n", (2, 2, 3, 3), False, 0.3, 1e-3)):
+        subcase("batchnorm2d", case)
         C = shape[1]
         x = (rand(*shape) * 2 + 0.5).requires_grad_()
         w = (rand(C, lo=0.5, hi=1.5)).requires_grad_() if affine else None
@@ -43,8 +45,10 @@ def batchnorm2d(out):
 
 
 def pool(out, name, fn, cases):
+    begin(name)
     t = {}
     for case, shape, k, s, p, ties in cases:
+        subcase(name, case)
         x = rand(*shape)
         if ties:  # few distinct values: many ties, which the first maximum must win
             x = torch.round(x * 2) / 2
@@ -58,6 +62,7 @@ def pool(out, name, fn, cases):
 
 
 def global_avgpool(out):
+    begin("global_avgpool")
     x = rand(2, 3, 5, 7).requires_grad_()
     y = F.adaptive_avg_pool2d(x, 1)
     dy = rand(*y.shape)
@@ -66,6 +71,7 @@ def global_avgpool(out):
 
 
 def dropout(out):
+    begin("dropout")
     p = 0.3
     # |x| in [0.5, 1.5): y / x is well defined
     x = (rand(2, 3, 4, 5, lo=0.5, hi=1.5) * torch.sign(rand(2, 3, 4, 5))).requires_grad_()

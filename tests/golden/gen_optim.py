@@ -7,13 +7,14 @@ tests/suite_optim.c (kept as doubles there, as here).
 """
 import torch
 
-from goldenio import rand, write
+from goldenio import begin, rand, write
 
 STEPS = 3
 
 
 def run(out, name, shapes, make_opt, frozen_at=None):
     """shapes: {param name: shape}; frozen_at: {param name: steps where it is frozen}."""
+    begin("optim_" + name)
     params = {k: rand(*s).requires_grad_() for k, s in shapes.items()}
     data = {k + ".p0": p.detach().clone() for k, p in params.items()}
     opt = make_opt(params)
@@ -62,6 +63,7 @@ def generate(out):
     run(out, "adamw_groups", TWO, adamw_groups)
 
     # Schedules: two groups (lr 0.1 and 0.05), lr before each of 12 epochs.
+    begin("optim_schedules")
     sched = {}
     for key, make in [("step", lambda o: O.lr_scheduler.StepLR(o, step_size=5, gamma=0.1)),
                       ("cosine", lambda o: O.lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=1e-3))]:

@@ -10,7 +10,7 @@ even double and exp(-1000) underflows it, so only a max-subtracting
 import torch
 import torch.nn.functional as F
 
-from goldenio import rand, write
+from goldenio import begin, rand, subcase, write
 
 LARGE = "large"  # scale marker: rows offset by +-1000 and +-50
 
@@ -35,8 +35,10 @@ SOFTMAX_CASES = [
 
 
 def softmax_file(out, name, fn):
+    begin(name)
     data = {"dims": torch.tensor([c[1] for c in SOFTMAX_CASES], dtype=torch.int32)}
     for i, (shape, dim, scale) in enumerate(SOFTMAX_CASES):
+        subcase(name, i)
         x = make_input(shape, scale).requires_grad_()
         y = fn(x, dim)
         dy = rand(*shape)
@@ -50,8 +52,10 @@ LOSS_CASES = [(6, 5, 3.0), (4, 7, LARGE), (1, 1, 1.0)]
 
 
 def loss_file(out, name, key, fn, make_input):
+    begin(name)
     data = {}
     for i, (n, c, scale) in enumerate(LOSS_CASES):
+        subcase(name, i)
         x = make_input(n, c, scale).requires_grad_()
         t = torch.randint(0, c, (n,))
         loss = fn(x, t)
