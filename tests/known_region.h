@@ -6,8 +6,10 @@
  * distractor). The classifier (arch "known-region", 2 classes):
  *   f   = |Laplacian(x)|                       (N, 1, 32, 32), its one stage
  *   z_0 = 0,   z_1 = a * sum over R of f - 3,  a = 6 / (0.8 * |R|)
- * so only R's texture decides class 1 (z_1 = 3 at amp 0.1); blurring R
- * (deleting it) removes it.
+ * so only R's texture decides class 1 (z_1 = 2.81 at amp 0.1, a bit under
+ * 3: the pixels on R's edges have fewer textured neighbours); blurring R
+ * (deleting it) removes it. kr_model_staged computes the same logits
+ * through four resolution stages.
  */
 #ifndef NX_TESTS_KNOWN_REGION_H
 #define NX_TESTS_KNOWN_REGION_H
@@ -22,6 +24,15 @@
 bool kr_in_region(int y, int x);
 /* The classifier above, on the CPU. */
 void kr_model(Model *m);
+/* The same logits (up to float rounding) from a four-stage network, so
+ * that a decoder reading the stages (RTIS) has several resolutions:
+ *   stage 1  f = |Laplacian(x)|               (N, 1, 32, 32)
+ *   stage 2  2x2 average pool of stage 1      (N, 1, 16, 16)
+ *   stage 3  2x2 average pool of stage 2      (N, 1, 8, 8)
+ *   stage 4  2x2 average pool of stage 3      (N, 1, 4, 4), features
+ *   z_0 = 0, z_1 = 64 a * sum over the 2x2 cells of R of stage 4 - 3
+ * (a cell is the mean of its 8x8 pixels of f). Arch "known-region-staged". */
+void kr_model_staged(Model *m);
 /* One image (KR_H, KR_H): checkerboards of amplitude amp in R (when tex_r)
  * and D (when tex_d), of parity phase (0 or 1). */
 void kr_image(float *out, float amp, int phase, bool tex_r, bool tex_d);

@@ -11,9 +11,10 @@
  *   - the CLI with the shipped models: nicex explain --method rtis, nicex
  *     rtis explain / eval; bad input exits 1 or 2; a resumed training run
  *     writes the same file as an uninterrupted one
- *   - the known-region task (tests/known_region.h): R and its look-alike
- *     distractor get equal mass, >= 85% of it on the two (RTIS cannot reach
- *     the 70% inside R the issue asks for here; see the test)
+ *   - the known-region task (tests/known_region.h): the four-stage
+ *     classifier gives the one-stage one's logits; RTIS on it puts >= 70%
+ *     of its mass inside R; on the one-stage classifier R and its
+ *     look-alike distractor get equal mass (<= 50% inside R; see the tests)
  * RTIS adds no op (the selector is a linear layer on a one-hot), so there is
  * no new gradient-check or golden case in tests/grad or tests/golden.
  */
@@ -27,6 +28,7 @@
 
 #include <jpeglib.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -538,39 +540,64 @@ static Dataset kr_dataset(int n, uint64_t seed) {
     return d;
 }
 
-/* RTIS against the known-region classifier. The issue asks for >= 70% of
- * the mask's mass inside R; on this task that is out of reach for RTIS, by
- * construction: the classifier's only stage, f = |Laplacian(x)| at full
- * resolution, is the masking model's whole input (no upsampler block is
- * needed, so the mask is a per-pixel function of the gated f), and every
- * test image is invariant under a 180-degree turn, which maps R onto D and
- * leaves f unchanged. So R and D get the same mass and the share inside R
- * is at most 50%. What the test asserts instead are the known answers:
- *   - R and D hold the same mass (to float rounding),
- *   - trained, RTIS puts >= 85% of its mass on the textures R and D (the
- *     evidence the classifier reads),
- * i.e. a share inside R of about 47% (chance 25%, bound 50%).
- * Training: the reference objective and weights (rtis_config_default); lr
- * 1e-2 instead of 1e-3 and 1 + 8 short epochs of 512 images, batch 32, so
- * the 1x1 head converges in 128 mask steps (at lr 1e-3 and 64 steps it has
- * not: 14% inside R, most of the mask on the flat background). */
-START_TEST(test_known_region_mass) {
+/* The known-region task's tensors are tiny (one channel, 32x32, batches of
+ * 64): on two threads the OpenMP regions cost more than the work (the
+ * four-stage training took 40 s of CPU instead of 10 s), so its trainings
+ * run on one thread; the caller restores the count. */
+static int kr_single_thread(void) {
+    int t = omp_get_max_threads();
+    omp_set_num_threads(1);
+    return t;
+}
+
+/* The four-stage known-region classifier computes the one-stage one's
+ * logits (to float rounding: 64 a * sum of cell means = a * sum of pixels),
+ * and its stages are 32, 16, 8, 4 pixels wide. */
+START_TEST(test_known_region_staged_logits) {
     nx_step_reset();
-    rng_seed(11);
-    Model m;
-    kr_model(&m);
-    RtisModel r;
-    ck_assert_int_eq(rtis_create(&r, &m, 8), 0);
-    ck_assert_int_eq(r.n_up, 0);
-    ck_assert_int_eq(r.mask_hw, KR_H);
-    Dataset d = kr_dataset(512, 5), held = kr_dataset(128, 9);
-    RtisConfig c = rtis_config_default(KR_H, 2);
-    c.selector_epochs = 1, c.epochs = 8, c.batch = c.selector_batch = 32, c.lr = 1e-2f, c.quiet = true;
-    double t0 = now_seconds();
-    ck_assert_int_eq(rtis_train(&r, &m, &d, NULL, &c, NULL, NULL, NULL, NULL), 0);
-    double t_train = now_seconds() - t0;
-    RtisStats st = rtis_evaluate(&r, &m, &held, &c, 64, 0);
-    /* held out: the task's own 3 images and 16 new ones, both textures each */
+    Model one, four;
+    kr_model(&one);
+    kr_model_staged(&four);
+    enum { N = 32 };
+    Dataset d = kr_dataset(N - 3, 7);
+    float *x = nx_malloc(sizeof(float) * N * KR_H * KR_H);
+    float *t = kr_images(3);
+    memcpy(x, t, sizeof(float) * 3 * KR_H * KR_H);
+    free(t);
+    for (size_t p = 0; p < (size_t)(N - 3) * KR_H * KR_H; p++) x[3 * KR_H * KR_H + p] = d.pixels[p] / 255.0f;
+    Tensor *xt = host4(N, 1, KR_H, KR_H, x);
+    bool prev = nx_no_grad();
+    float *z1 = tensor_to_host(model_forward(&one, xt)), *z4 = tensor_to_host(model_forward(&four, xt));
+    nx_set_grad(prev);
+    ck_assert_int_eq(four.n_stages, 4);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(four.stages[i]->shape[1], 1);
+        ck_assert_int_eq(four.stages[i]->shape[2], KR_H >> i);
+        ck_assert_int_eq(four.stages[i]->shape[3], KR_H >> i);
+    }
+    double worst = 0;
+    for (int i = 0; i < 2 * N; i++) worst = fmax(worst, fabs(z1[i] - z4[i]) / fmax(1, fabs(z1[i])));
+    printf("  known-region classifier, four stages vs one: max |dz| / max(1, |z|) = %.1e over %d images\n", worst, N);
+    fflush(stdout);
+    ck_assert_msg(worst < 1e-5, "the staged logits differ by %g", worst);
+    /* the task still decides: class 1 on the task's images, as in suite_baselines */
+    for (int i = 0; i < 3; i++) ck_assert_msg(z4[2 * i] == 0 && z4[2 * i + 1] > 2, "image %d: z %g %g", i, z4[2 * i], z4[2 * i + 1]);
+    free(z1), free(z4), free(x), free(d.pixels), free(d.labels);
+    model_free(&one);
+    model_free(&four);
+    nx_step_reset();
+}
+END_TEST
+
+/* Masks of a trained RTIS for class 1 on 19 held-out images with both
+ * textures (the task's own 3 and 16 new ones): mean share of the mass
+ * inside R (and its minimum over the images), mean share on R and D
+ * together, and the largest |mass(R) - mass(D)| / mass. */
+typedef struct {
+    double share, min_share, textured, worst_sym;
+} KrMass;
+
+static KrMass kr_rtis_mass(RtisModel *r, Model *m) {
     enum { N = 19 };
     float *x = nx_malloc(sizeof(float) * N * KR_H * KR_H), *maps = nx_malloc(sizeof(float) * N * KR_H * KR_H);
     float *t = kr_images(3);
@@ -579,9 +606,8 @@ START_TEST(test_known_region_mass) {
     for (int i = 3; i < N; i++) kr_image(x + (size_t)i * KR_H * KR_H, 0.09f + 0.006f * (float)i, i % 2, true, true);
     int32_t cls[N], pred[N];
     for (int i = 0; i < N; i++) cls[i] = 1;
-    ck_assert_int_eq(rtis_explain(maps, NULL, pred, &r, &m, x, N, cls), 0);
-    /* mass in R, in the distractor D (R turned 180 degrees) and overall */
-    double share = 0, worst_sym = 0, textured = 0;
+    ck_assert_int_eq(rtis_explain(maps, NULL, pred, r, m, x, N, cls), 0);
+    KrMass k = {.min_share = 1};
     for (int i = 0; i < N; i++) {
         ck_assert_msg(pred[i] == 1, "image %d: the classifier says %d", i, pred[i]);
         const float *mp = maps + (size_t)i * KR_H * KR_H;
@@ -594,18 +620,101 @@ START_TEST(test_known_region_mass) {
                 in_d += kr_in_region(KR_H - 1 - y, KR_H - 1 - xx) ? v : 0;
             }
         ck_assert(all > 0);
-        share += kr_mass_inside(mp) / N;
-        textured += (in_r + in_d) / all / N;
-        worst_sym = fmax(worst_sym, fabs(in_r - in_d) / all);
+        double sh = kr_mass_inside(mp);
+        k.share += sh / N;
+        k.min_share = fmin(k.min_share, sh);
+        k.textured += (in_r + in_d) / all / N;
+        k.worst_sym = fmax(k.worst_sym, fabs(in_r - in_d) / all);
     }
-    printf("  rtis on the known-region task (trained in %.1f s): %.1f%% of the mask's mass inside the deciding region "
-           "(chance 25%%, at most 50%% here: R and D look alike), %.1f%% on R and D together, max |R - D| / total %.1e; "
-           "held out: preserved %.1f%% destroyed %.1f%% area %.3f\n",
-           t_train, 100 * share, 100 * textured, worst_sym, 100 * st.preservation, 100 * st.destruction, st.area);
-    fflush(stdout); /* a failing check ends the forked test without flushing */
-    ck_assert_msg(worst_sym < 1e-5, "R and D hold different mass (%g of the total)", worst_sym);
-    ck_assert_msg(textured >= 0.85, "only %.1f%% of the mass on the textures R and D", 100 * textured);
     free(x), free(maps);
+    return k;
+}
+
+/* RTIS against the four-stage known-region classifier (kr_model_staged):
+ * the masking model reads the stages as a real encoder, from the deepest
+ * (4x4) up: one U-Net block to 8x8 (input/4, the reference's mask side)
+ * with the 8x8 stage as its skip, so its 3x3 convolutions with zero
+ * padding see where a cell lies and can tell R from its look-alike D.
+ * Training: the reference objective, weights, lr (1e-3) and batches (128
+ * in phase 1, 64 in phase 2), the default 2 selector epochs; only the
+ * length is ours: 16 phase-2 epochs of 512 images (128 steps; the
+ * reference runs 3000 on ImageNet): 10 s of CPU on one thread.
+ * Known answer: >= 70% of the mask's mass inside R (the issue's bar; seeds
+ * 11-16 give 73-89%, this seed 89.0%), and >= 85% on R and D together. */
+START_TEST(test_known_region_mass) {
+    nx_step_reset();
+    rng_seed(11);
+    Model m;
+    kr_model_staged(&m);
+    RtisModel r;
+    ck_assert_int_eq(rtis_create(&r, &m, 64), 0);
+    /* deepest stage 1@4, one block (skip: stage 2, 1@8), mask at 8x8 */
+    ck_assert_int_eq(r.deep_stage, 3);
+    ck_assert_int_eq(r.deep_hw, 4);
+    ck_assert_int_eq(r.n_up, 1);
+    ck_assert_int_eq(r.up[0].skip_stage, 2);
+    ck_assert(!r.up[0].resize);
+    ck_assert_int_eq(r.mask_hw, KR_H / 4);
+    Dataset d = kr_dataset(512, 5), held = kr_dataset(128, 9);
+    RtisConfig c = rtis_config_default(KR_H, 2);
+    c.epochs = 16, c.quiet = true;
+    double t0 = now_seconds();
+    int threads = kr_single_thread();
+    ck_assert_int_eq(rtis_train(&r, &m, &d, NULL, &c, NULL, NULL, NULL, NULL), 0);
+    omp_set_num_threads(threads);
+    double t_train = now_seconds() - t0;
+    RtisStats st = rtis_evaluate(&r, &m, &held, &c, 64, 0);
+    KrMass k = kr_rtis_mass(&r, &m);
+    printf("  rtis on the known-region task, four-stage classifier (%d+%d epochs of 512, trained in %.1f s): "
+           "%.1f%% of the mask's mass inside the deciding region (min %.1f%%; chance 25%%), %.1f%% on R and D "
+           "together; held out: preserved %.1f%% destroyed %.1f%% area %.3f\n",
+           c.selector_epochs, c.epochs, t_train, 100 * k.share, 100 * k.min_share, 100 * k.textured,
+           100 * st.preservation, 100 * st.destruction, st.area);
+    fflush(stdout); /* a failing check ends the forked test without flushing */
+    ck_assert_msg(k.share >= 0.70, "only %.1f%% of the mass inside R", 100 * k.share);
+    ck_assert_msg(k.textured >= 0.85, "only %.1f%% of the mass on the textures R and D", 100 * k.textured);
+    free(d.pixels), free(d.labels), free(held.pixels), free(held.labels);
+    rtis_free(&r);
+    model_free(&m);
+    nx_step_reset();
+}
+END_TEST
+
+/* The one-stage classifier (kr_model) shows why the stages matter: its only
+ * stage, f = |Laplacian(x)| at full resolution, is the masking model's
+ * whole input (no upsampler block: the mask is a per-pixel function of the
+ * gated f), and every test image is invariant under a 180-degree turn,
+ * which maps R onto D and leaves f unchanged. So R and D get the same mass
+ * and the share inside R is at most 50%. Known answers: equal mass on R
+ * and D (to float rounding), >= 85% on the two. Training: the reference
+ * objective and weights; lr 1e-2 instead of 1e-3 and 1 + 8 short epochs of
+ * 512 images, batch 32, so the 1x1 head converges in 128 mask steps (at lr
+ * 1e-3 and 64 steps it has not: 14% inside R, most of the mask on the flat
+ * background); ~2 s of CPU. */
+START_TEST(test_known_region_one_stage_bound) {
+    nx_step_reset();
+    rng_seed(11);
+    Model m;
+    kr_model(&m);
+    RtisModel r;
+    ck_assert_int_eq(rtis_create(&r, &m, 8), 0);
+    ck_assert_int_eq(r.n_up, 0);
+    ck_assert_int_eq(r.mask_hw, KR_H);
+    Dataset d = kr_dataset(512, 5), held = kr_dataset(128, 9);
+    RtisConfig c = rtis_config_default(KR_H, 2);
+    c.selector_epochs = 1, c.epochs = 8, c.batch = c.selector_batch = 32, c.lr = 1e-2f, c.quiet = true;
+    int threads = kr_single_thread();
+    ck_assert_int_eq(rtis_train(&r, &m, &d, NULL, &c, NULL, NULL, NULL, NULL), 0);
+    omp_set_num_threads(threads);
+    RtisStats st = rtis_evaluate(&r, &m, &held, &c, 64, 0);
+    KrMass k = kr_rtis_mass(&r, &m);
+    printf("  rtis on the known-region task, one-stage classifier: %.1f%% of the mask's mass inside the deciding "
+           "region (at most 50%% here: R and D look alike), %.1f%% on R and D together, max |R - D| / total %.1e; "
+           "held out: preserved %.1f%% destroyed %.1f%% area %.3f\n",
+           100 * k.share, 100 * k.textured, k.worst_sym, 100 * st.preservation, 100 * st.destruction, st.area);
+    fflush(stdout);
+    ck_assert_msg(k.worst_sym < 1e-5, "R and D hold different mass (%g of the total)", k.worst_sym);
+    ck_assert_msg(k.textured >= 0.85, "only %.1f%% of the mass on the textures R and D", 100 * k.textured);
     free(d.pixels), free(d.labels), free(held.pixels), free(held.labels);
     rtis_free(&r);
     model_free(&m);
@@ -636,7 +745,9 @@ Suite *suite_rtis(void) {
     suite_add_tcase(s, tc);
     TCase *kr = tcase_create("known_region");
     tcase_set_timeout(kr, 120);
+    tcase_add_test(kr, test_known_region_staged_logits);
     tcase_add_test(kr, test_known_region_mass);
+    tcase_add_test(kr, test_known_region_one_stage_bound);
     suite_add_tcase(s, kr);
     return s;
 }
