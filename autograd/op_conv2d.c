@@ -18,8 +18,10 @@
  * PyTorch: torch.nn.functional.conv2d(x, w, b, stride=s, padding=p, dilation=1, groups=groups),
  *   one stride and one pad for both axes; groups == C == O is a depthwise
  *   convolution (Gaussian blurs).
+ * kernels:  kernels/conv.{h,c,cu}, kernels/gemm.{h,c,cu}, kernels/ref/conv_ref.{h,c}
  */
 #include "autograd/op.h"
+#include "kernels/conv.h"
 
 typedef struct {
     int stride, pad, groups;

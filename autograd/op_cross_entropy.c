@@ -18,8 +18,10 @@
  *           PyTorch's ignore_index (-100) is not supported and is such an
  *           error. Logits whose row max is +-inf give NaN, as PyTorch.
  *           On CUDA the range check reads 2 ints back (one sync per call).
+ * kernels:  kernels/softmax.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/softmax.h"
 
 typedef struct {
     Tensor *stats; /* (N, 2): row max m_n, log-sum s_n */

@@ -9,8 +9,10 @@
  * shapes:   x (N, IN), w (OUT, IN), b (OUT) or NULL -> y (N, OUT)
  * PyTorch:  torch.nn.functional.linear(x, w, b), for 2-D x (nn.Linear's layout:
  *           weight (out_features, in_features)).
+ * kernels:  kernels/linear.{h,c,cu}, kernels/gemm.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/linear.h"
 
 static void linear_backward(TapeEntry *e) {
     Tensor *x = e->in[0], *w = e->in[1], *b = e->n_in > 2 ? e->in[2] : NULL, *y = e->out;

@@ -19,8 +19,10 @@
  *           with autograd's sum_to for the gradients.
  *           Kernels: kernels/binary.c (one 4-d broadcast walk with stride 0 on
  *           broadcast dims, fast paths for equal shapes and scalars).
+ * kernels:  kernels/elementwise.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 typedef struct {
     int ys[4], as[4], bs[4]; /* output and input shapes padded to 4 dims */

@@ -11,8 +11,10 @@
  *           + (x[:,:,:,1:]-x[:,:,:,:-1]).abs().sum((1,2,3))
  *           + (x[:,:,1:,1:]-x[:,:,:-1,:-1]).abs().sum((1,2,3))
  *           + (x[:,:,1:,:-1]-x[:,:,:-1,1:]).abs().sum((1,2,3))
+ * kernels:  kernels/nice.{h,c,cu}, kernels/philox.h
  */
 #include "autograd/op.h"
+#include "kernels/nice.h"
 
 static void neighbor_l1_backward(TapeEntry *e) {
     Tensor *x = e->in[0];

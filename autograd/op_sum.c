@@ -13,8 +13,10 @@
  * PyTorch:  torch.sum(x) (NX_ALL, no keepdim: 0-dim) or
  *           torch.sum(x, dim=<the dims in the mask>, keepdim=keepdim).
  *           Kernels: kernels/reduce.c (sum_forward/sum_backward with div = 1).
+ * kernels:  kernels/elementwise.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 typedef struct {
     int xs[4];     /* x's shape padded on the left with 1s to 4 dims */

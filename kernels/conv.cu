@@ -314,7 +314,3 @@ extern "C" void conv2d_backward_cuda(float *dx, float *dw, float *db, const floa
         }
     }
 }
-
-/* Strong symbol that kernels/cuda_link.cu references, so that linking
- * libnicex.a pulls this file in (see there). */
-extern "C" void nx_cuda_link_conv(void) {}

@@ -1,6 +1,7 @@
 /* elementwise.cu: CUDA twins of the unary and broadcasting binary
- * elementwise kernels and of the sum/mean reductions (kernels/elementwise.h;
- * CPU loops in kernels/relu.c, unary.c, binary.c, reduce.c).
+ * elementwise kernels, of the sum/mean reductions and of the reshape
+ * gradient (kernels/elementwise.h; CPU loops in kernels/elementwise.c; the
+ * scalar math both share in kernels/elementwise_math.h).
  *
  * Unary ops: one thread per element, the CPU's float expression.
  *
@@ -26,8 +27,7 @@
  * loads of a warp are contiguous when that dim is the last one.
  */
 #include "kernels/cuda_common.cuh"
-
-#include <math.h>
+#include "kernels/elementwise_math.h"
 
 /* ---- unary ------------------------------------------------------------- */
 
@@ -65,12 +65,7 @@ UNARY_FORWARD(relu, v > 0 ? v : 0.0f)
 UNARY_BACKWARD(relu, s > 0 ? g : 0.0f)
 
 /* sigmoid, in the form that cannot overflow; dx += dy * (1 - y) * y (saved: y) */
-static __device__ __forceinline__ float sigmoid_value(float v) {
-    if (v >= 0) return 1.0f / (1.0f + expf(-v));
-    const float e = expf(v);
-    return e / (1.0f + e);
-}
-UNARY_FORWARD(sigmoid, sigmoid_value(v))
+UNARY_FORWARD(sigmoid, nx_sigmoid(v))
 UNARY_BACKWARD(sigmoid, (g * (1.0f - s) * s))
 
 /* tanh; dx += dy * (1 - y * y) (saved: y) */
@@ -79,7 +74,7 @@ UNARY_BACKWARD(tanh, (g * (1.0f - s * s)))
 
 /* abs; dx += dy * sign(x), sign(0) = 0 (saved: x) */
 UNARY_FORWARD(abs, fabsf(v))
-UNARY_BACKWARD(abs, (g * (s > 0 ? 1.0f : (s < 0 ? -1.0f : 0.0f))))
+UNARY_BACKWARD(abs, (g * nx_sign(s)))
 
 /* log; dx += dy / x (saved: x) */
 UNARY_FORWARD(log, logf(v))
@@ -89,20 +84,10 @@ UNARY_BACKWARD(log, g / s)
 UNARY_FORWARD(exp, expf(v))
 UNARY_BACKWARD(exp, (g * s))
 
-/* ---- pow: torch's CPU special cases (unary.c's pow_scalar) -------------- */
-
-static __device__ __forceinline__ float pow_scalar(float x, float p) {
-    if (p == 2.0f) return x * x;
-    if (p == 3.0f) return x * x * x;
-    if (p == -2.0f) return 1.0f / (x * x);
-    if (p == 0.5f) return sqrtf(x);
-    if (p == -0.5f) return 1.0f / sqrtf(x);
-    if (p == -1.0f) return 1.0f / x;
-    return powf(x, p);
-}
+/* ---- pow: torch's CPU special cases (nx_pow, kernels/elementwise_math.h) -- */
 
 static __global__ void pow_forward_kernel(float *__restrict__ y, const float *__restrict__ x, float p, int64_t n) {
-    NX_GRID_STRIDE(i, n) y[i] = pow_scalar(x[i], p);
+    NX_GRID_STRIDE(i, n) y[i] = nx_pow(x[i], p);
 }
 
 extern "C" void pow_forward_cuda(float *y, const float *x, float p, int64_t n) {
@@ -113,7 +98,7 @@ extern "C" void pow_forward_cuda(float *y, const float *x, float p, int64_t n) {
 
 static __global__ void pow_backward_kernel(float *__restrict__ dx, const float *__restrict__ dy,
                                            const float *__restrict__ x, float p, int64_t n) {
-    NX_GRID_STRIDE(i, n) dx[i] += dy[i] * (p * pow_scalar(x[i], p - 1.0f));
+    NX_GRID_STRIDE(i, n) dx[i] += dy[i] * (p * nx_pow(x[i], p - 1.0f));
 }
 
 extern "C" void pow_backward_cuda(float *dx, const float *dy, const float *x, float p, int64_t n) {
@@ -126,12 +111,7 @@ extern "C" void pow_backward_cuda(float *dx, const float *dy, const float *x, fl
 
 static __global__ void clamp_forward_kernel(float *__restrict__ y, const float *__restrict__ x, float lo, float hi,
                                             int64_t n) {
-    NX_GRID_STRIDE(i, n) {
-        float v = x[i];
-        v = v < lo ? lo : v; /* a NaN fails both tests and stays NaN */
-        v = v > hi ? hi : v;
-        y[i] = v;
-    }
+    NX_GRID_STRIDE(i, n) y[i] = nx_clamp(x[i], lo, hi); /* NaN stays NaN */
 }
 
 extern "C" void clamp_forward_cuda(float *y, const float *x, float lo, float hi, int64_t n) {
@@ -488,6 +468,14 @@ extern "C" void sum_backward_cuda(float *dx, const float *dy, const int xs[4], u
     NX_LAUNCH_CHECK();
 }
 
-/* Strong symbol that kernels/cuda_link.cu references, so that linking
- * libnicex.a pulls this file in (see there). */
-extern "C" void nx_cuda_link_elementwise(void) {}
+/* ---- reshape: dx += dy ------------------------------------------------- */
+
+static __global__ void reshape_backward_kernel(float *__restrict__ dx, const float *__restrict__ dy, int64_t n) {
+    NX_GRID_STRIDE(i, n) dx[i] += dy[i];
+}
+
+extern "C" void reshape_backward_cuda(float *dx, const float *dy, int64_t n) {
+    if (n <= 0) return;
+    reshape_backward_kernel<<<nx_grid(n, NX_BLOCK), NX_BLOCK>>>(dx, dy, n);
+    NX_LAUNCH_CHECK();
+}

@@ -43,7 +43,7 @@
  * the calling thread alone. Packing buffers are per thread and kept between
  * calls.
  */
-#include "kernels/kernels.h"
+#include "kernels/gemm.h"
 #include "tensor/common.h"
 
 #include <math.h>

@@ -15,11 +15,11 @@
 #ifndef NX_KERNELS_GEMM_H
 #define NX_KERNELS_GEMM_H
 
-#include "kernels/kernels.h"
+#include "kernels/hd.h"
 
 void sgemm_cpu(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A /* op(A) (M, K) */,
                int lda, const float *B /* op(B) (K, N) */, int ldb, float beta, float *C /* (M, N) */, int ldc);
-NX_CUDA_TWIN void sgemm_cuda(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+void sgemm_cuda(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                              const float *B, int ldb, float beta, float *C, int ldc);
 
 /* ---- CPU building blocks of the convolution ---------------------------
@@ -63,18 +63,5 @@ void sgemm_pack_a_cpu(float *pa /* packed (M, K) */, bool trans_a, int M, int K,
                       int lda);
 /* C = alpha * A * B (+ beta * C), A packed; threaded like sgemm_cpu. */
 void sgemm_packed_cpu(int M, int N, int K, float alpha, const float *pa, SgemmB B, SgemmC C);
-
-/* ---- linear (math in autograd/op_linear.c) ---------------------------- */
-/* y = x w^T + b */
-void linear_forward_cpu(float *y /* (N, OUT) */, const float *x /* (N, IN) */, const float *w /* (OUT, IN) */,
-                        const float *b /* (OUT) or NULL */, int N, int IN, int OUT);
-NX_CUDA_TWIN void linear_forward_cuda(float *y, const float *x, const float *w, const float *b, int N, int IN,
-                                      int OUT);
-/* dx += dy w, dw += dy^T x, db += sum_n dy; each output may be NULL (not wanted). */
-void linear_backward_cpu(float *dx /* (N, IN) or NULL */, float *dw /* (OUT, IN) or NULL */,
-                         float *db /* (OUT) or NULL */, const float *dy /* (N, OUT) */, const float *x /* (N, IN) */,
-                         const float *w /* (OUT, IN) */, int N, int IN, int OUT);
-NX_CUDA_TWIN void linear_backward_cuda(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                       const float *w, int N, int IN, int OUT);
 
 #endif

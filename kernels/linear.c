@@ -5,7 +5,8 @@
  *   dw:       dw (OUT, IN) += dy^T (OUT, N) x (N, IN)         sgemm(trans, no)
  *   db:       db (OUT)   += sum over n of dy
  */
-#include "kernels/kernels.h"
+#include "kernels/linear.h"
+#include "kernels/gemm.h"
 
 #include <omp.h>
 

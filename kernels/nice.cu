@@ -1,5 +1,5 @@
-/* nice.cu: CUDA twins of the NICE kernels (kernels/nice_kernels.h; CPU loops
- * in kernels/nice_kernels.c).
+/* nice.cu: CUDA twins of the NICE kernels (kernels/nice.h; CPU loops in
+ * kernels/nice.c).
  *
  *  - neighbor_l1 forward: out[n] sums 4 * C*H*W terms; a grid of
  *    (chunks, N) blocks forms partial sums in double (workspace), and a
@@ -18,6 +18,7 @@
  *    may differ by an ulp. tests/suite_cuda.c prints the exact-match count.
  */
 #include "kernels/cuda_common.cuh"
+#include "kernels/philox.h"
 
 /* The 4 neighbour offsets (dm, dk): up, left, up-left, up-right (NICE eq. 9). */
 static __device__ __forceinline__ int nb_dm(int d) { return d == 1 ? 0 : -1; }
@@ -137,7 +138,3 @@ extern "C" void logistic_noise_cuda(float *out, int64_t n, uint64_t seed, uint64
     logistic_noise_kernel<<<nx_grid(n_blocks, NX_BLOCK), NX_BLOCK>>>(out, n, seed, offset, eps, b0, n_blocks);
     NX_LAUNCH_CHECK();
 }
-
-/* Strong symbol that kernels/cuda_link.cu references, so that linking
- * libnicex.a pulls this file in (see there). */
-extern "C" void nx_cuda_link_nice(void) {}

@@ -66,7 +66,3 @@ extern "C" void adam_step_cuda(float *p, float *m, float *v, const float *grad, 
                                                          one_m_b1, one_m_b2, wd, decay, decoupled);
     NX_LAUNCH_CHECK();
 }
-
-/* Strong symbol that kernels/cuda_link.cu references, so that linking
- * libnicex.a pulls this file in (see there). */
-extern "C" void nx_cuda_link_optim(void) {}

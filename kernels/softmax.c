@@ -9,7 +9,7 @@
  */
 #include <math.h>
 
-#include "kernels/kernels.h"
+#include "kernels/softmax.h"
 
 #define ROW_PAR_MIN 32768 /* elements below which the loops stay serial */
 

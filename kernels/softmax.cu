@@ -272,7 +272,3 @@ extern "C" void nll_backward_cuda(float *dlogp, const float *dloss, const int32_
     nll_backward_kernel<<<nx_grid(N, NX_BLOCK), NX_BLOCK>>>(dlogp, dloss, targets, N, C);
     NX_LAUNCH_CHECK();
 }
-
-/* Strong symbol that kernels/cuda_link.cu references, so that linking
- * libnicex.a pulls this file in (see there). */
-extern "C" void nx_cuda_link_softmax(void) {}

@@ -10,6 +10,7 @@
 #include "optim/optim.h"
 
 #include "autograd/op.h"
+#include "kernels/optim.h"
 
 AdamConfig adam_defaults(double lr) {
     return (AdamConfig){.lr = lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0};

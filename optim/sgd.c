@@ -10,6 +10,7 @@
 #include "optim/optim.h"
 
 #include "autograd/op.h"
+#include "kernels/optim.h"
 
 static void sgd_run(Optimizer *o, const OptimGroup *g, size_t offset, int64_t n, int64_t step) {
     ParamStore *s = o->store;

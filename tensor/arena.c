@@ -100,10 +100,7 @@ Arena *step_arena(Device d) {
     return &g_step[d];
 }
 
-void tape_clear(void); /* autograd/tape.c */
-
-void nx_step_reset(void) {
-    tape_clear();
+void arenas_reset(void) {
     for (int d = 0; d < 2; d++)
         if (g_init[d]) arena_reset(&g_step[d]);
     if (g_init[2]) arena_reset(&g_host);

@@ -11,14 +11,14 @@
 #ifndef NX_KERNELS_OPTIM_KERNELS_H
 #define NX_KERNELS_OPTIM_KERNELS_H
 
-#include "kernels/kernels.h"
+#include "kernels/hd.h"
 
 /* SGD. g = grad + wd*p; with momentum != 0: buf = g when first, else
  * momentum*buf + (1 - dampening)*g; g = nesterov ? g + momentum*buf : buf.
  * Then p -= lr*g. buf may be NULL when momentum == 0. */
 void sgd_step_cpu(float *p /* (n) */, float *buf /* (n) or NULL */, const float *grad /* (n) */, int64_t n, double lr,
                   double momentum, double dampening, double weight_decay, bool nesterov, bool first);
-NX_CUDA_TWIN void sgd_step_cuda(float *p, float *buf, const float *grad, int64_t n, double lr, double momentum,
+void sgd_step_cuda(float *p, float *buf, const float *grad, int64_t n, double lr, double momentum,
                                 double dampening, double weight_decay, bool nesterov, bool first);
 
 /* Adam (decoupled = false: g = grad + wd*p) and AdamW (decoupled = true:
@@ -27,7 +27,7 @@ NX_CUDA_TWIN void sgd_step_cuda(float *p, float *buf, const float *grad, int64_t
  * p -= lr/(1-b1^step) * m / (sqrt(v)/sqrt(1-b2^step) + eps). */
 void adam_step_cpu(float *p /* (n) */, float *m /* (n) */, float *v /* (n) */, const float *grad /* (n) */, int64_t n,
                    double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled, int64_t step);
-NX_CUDA_TWIN void adam_step_cuda(float *p, float *m, float *v, const float *grad, int64_t n, double lr, double beta1,
+void adam_step_cuda(float *p, float *m, float *v, const float *grad, int64_t n, double lr, double beta1,
                                  double beta2, double eps, double weight_decay, bool decoupled, int64_t step);
 
 #endif

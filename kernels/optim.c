@@ -11,7 +11,7 @@
  *   a.addcdiv_(x, y, value=s)  a + s*x/y       (not fused)
  *   a.mul_(s), x / s           one rounding each
  */
-#include "kernels/kernels.h"
+#include "kernels/optim.h"
 
 #include <math.h>
 
