@@ -36,7 +36,7 @@ CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -MMD -MP -fopenmp
 CFLAGS += $(CFLAGS_BASE) $(OPT) -g -DNX_MODELS_DIR='"$(CURDIR)/models"'
 LDLIBS += -fopenmp -lpng -ljpeg -lz -lm -lpthread
 
-SRC_DIRS = tensor autograd kernels layers optim data nice baselines eval
+SRC_DIRS = tensor autograd kernels kernels/ref layers optim data nice baselines eval
 LIB_SRC = $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
 CLI_SRC = $(wildcard cli/*.c)
 TEST_SRC = $(wildcard tests/*.c tests/grad/*.c tests/golden/*.c tests/unit/*.c)

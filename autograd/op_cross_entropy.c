@@ -46,7 +46,8 @@ Tensor *nx_cross_entropy(Tensor *logits, Tensor *targets) {
     Tensor *loss = tensor_new(dev, NX_F32, 0, NULL);
     Tensor *stats = tensor_newv(dev, NX_F32, 2, N, 2);
     Tensor *bad = tensor_newv(dev, NX_I32, 1, 2);
-    DISPATCH(dev, cross_entropy_forward, loss->data, stats->data, bad->idata, logits->data, targets->idata, N, C);
+    void *ws = OP_WORKSPACE(dev, cross_entropy_forward, N, C);
+    DISPATCH(dev, cross_entropy_forward, loss->data, stats->data, bad->idata, logits->data, targets->idata, N, C, ws);
     int32_t b[2];
     device_memcpy(NX_CPU, b, dev, bad->idata, sizeof b);
     if (b[0] >= 0)

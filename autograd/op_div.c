@@ -34,7 +34,8 @@ static void div_backward(TapeEntry *e) {
     DivCtx *c = e->ctx;
     float *da = a->requires_grad ? tensor_grad(a) : NULL;
     float *db = b->requires_grad ? tensor_grad(b) : NULL;
-    DISPATCH(y->device, div_backward, da, db, y->grad, a->data, b->data, c->ys, c->as, c->bs);
+    void *ws = OP_WORKSPACE(y->device, div_backward, c->ys, c->as, c->bs);
+    DISPATCH(y->device, div_backward, da, db, y->grad, a->data, b->data, c->ys, c->as, c->bs, ws);
 }
 
 Tensor *nx_div(Tensor *a, Tensor *b) {

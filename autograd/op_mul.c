@@ -33,7 +33,8 @@ static void mul_backward(TapeEntry *e) {
     MulCtx *c = e->ctx;
     float *da = a->requires_grad ? tensor_grad(a) : NULL;
     float *db = b->requires_grad ? tensor_grad(b) : NULL;
-    DISPATCH(y->device, mul_backward, da, db, y->grad, a->data, b->data, c->ys, c->as, c->bs);
+    void *ws = OP_WORKSPACE(y->device, mul_backward, c->ys, c->as, c->bs);
+    DISPATCH(y->device, mul_backward, da, db, y->grad, a->data, b->data, c->ys, c->as, c->bs, ws);
 }
 
 Tensor *nx_mul(Tensor *a, Tensor *b) {

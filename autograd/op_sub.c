@@ -32,7 +32,8 @@ static void sub_backward(TapeEntry *e) {
     SubCtx *c = e->ctx;
     float *da = a->requires_grad ? tensor_grad(a) : NULL;
     float *db = b->requires_grad ? tensor_grad(b) : NULL;
-    DISPATCH(y->device, sub_backward, da, db, y->grad, c->ys, c->as, c->bs);
+    void *ws = OP_WORKSPACE(y->device, sub_backward, c->ys, c->as, c->bs);
+    DISPATCH(y->device, sub_backward, da, db, y->grad, c->ys, c->as, c->bs, ws);
 }
 
 Tensor *nx_sub(Tensor *a, Tensor *b) {

@@ -53,7 +53,8 @@ Tensor *op_reduce(int op, Tensor *x, unsigned dims, bool keepdim, bool mean) {
     }
     c.div = mean ? (float)count : 1.0f;
     Tensor *y = tensor_new(x->device, NX_F32, ny, sy);
-    DISPATCH(x->device, sum_forward, y->data, x->data, c.xs, c.dims, c.div);
+    void *ws = OP_WORKSPACE(x->device, sum_forward, c.xs, c.dims);
+    DISPATCH(x->device, sum_forward, y->data, x->data, c.xs, c.dims, c.div, ws);
     if (tape_wants(&x, 1)) {
         ReduceCtx *ctx = OP_CTX(ReduceCtx);
         *ctx = c;

@@ -62,19 +62,27 @@ void col2im_cpu(float *x /* (C, H, W), added to */, const float *col /* (C*KH*KW
 void col2im_cuda(float *x, const float *col, int C, int H, int W, int KH, int KW, int stride, int pad,
                               int ldcol);
 
-/* y = conv(x, w) + b; b may be NULL. */
+/* y = conv(x, w) + b; b may be NULL. ws: scratch of conv2d_forward_ws_<cpu|cuda>
+ * bytes (asked with the same sizes, outside any parallel region, as the
+ * kernel is called). */
 void conv2d_forward_cpu(float *y /* (N, O, OH, OW) */, const float *x /* (N, C, H, W) */,
                         const float *w /* (O, C/groups, KH, KW) */, const float *b /* (O) or NULL */, int N, int C,
-                        int H, int W, int O, int KH, int KW, int stride, int pad, int groups);
-void conv2d_forward_cuda(float *y, const float *x, const float *w, const float *b, int N, int C, int H,
-                                      int W, int O, int KH, int KW, int stride, int pad, int groups);
-/* dx += dL/dx, dw += dL/dw, db += dL/db; each of the three may be NULL (not wanted). */
+                        int H, int W, int O, int KH, int KW, int stride, int pad, int groups, void *ws);
+void conv2d_forward_cuda(float *y, const float *x, const float *w, const float *b, int N, int C, int H, int W, int O,
+                         int KH, int KW, int stride, int pad, int groups, void *ws);
+size_t conv2d_forward_ws_cpu(int N, int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups);
+size_t conv2d_forward_ws_cuda(int N, int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups);
+/* dx += dL/dx, dw += dL/dw, db += dL/db; each of the three may be NULL (not
+ * wanted). ws: conv2d_backward_ws_<cpu|cuda>(dx != NULL, dw != NULL, ...) bytes. */
 void conv2d_backward_cpu(float *dx /* (N, C, H, W) or NULL */, float *dw /* (O, C/groups, KH, KW) or NULL */,
                          float *db /* (O) or NULL */, const float *dy /* (N, O, OH, OW) */,
                          const float *x /* (N, C, H, W) */, const float *w /* (O, C/groups, KH, KW) */, int N,
-                         int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups);
-void conv2d_backward_cuda(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                       const float *w, int N, int C, int H, int W, int O, int KH, int KW, int stride,
-                                       int pad, int groups);
+                         int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups, void *ws);
+void conv2d_backward_cuda(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int N,
+                          int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups, void *ws);
+size_t conv2d_backward_ws_cpu(bool want_dx, bool want_dw, int N, int C, int H, int W, int O, int KH, int KW, int stride,
+                              int pad, int groups);
+size_t conv2d_backward_ws_cuda(bool want_dx, bool want_dw, int N, int C, int H, int W, int O, int KH, int KW,
+                               int stride, int pad, int groups);
 
 #endif

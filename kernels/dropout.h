@@ -8,7 +8,7 @@
 #include "kernels/hd.h"
 
 /* ---- dropout ---------------------------------------------------------- */
-/* u_i = philox_uniform(seed, offset + i) (tensor/rng.h; curand_uniform on the
+/* u_i = nx_philox_uniform(seed, offset + i) (kernels/philox.h; curand_uniform on the
  * GPU with curand_init(seed, 0, offset + i)), keep_i = u_i > p:
  *   y[i] = keep_i ? x[i] * (1 / (1 - p)) : 0
  * p == 0 is the identity and draws nothing. */

@@ -326,14 +326,18 @@ ALWAYS_INLINE void bin_backward(BinOp op, float *da, float *db, const float *dy,
 void add_forward_cpu(float *y, const float *a, const float *b, const int ys[4], const int as[4], const int bs[4]) {
     bin_forward(BIN_ADD, y, a, b, ys, as, bs);
 }
-void add_backward_cpu(float *da, float *db, const float *dy, const int ys[4], const int as[4], const int bs[4]) {
+void add_backward_cpu(float *da, float *db, const float *dy, const int ys[4], const int as[4], const int bs[4],
+                      void *ws) {
+    (void)ws; /* no scratch on the CPU */
     bin_backward(BIN_ADD, da, db, dy, NULL, NULL, ys, as, bs);
 }
 
 void sub_forward_cpu(float *y, const float *a, const float *b, const int ys[4], const int as[4], const int bs[4]) {
     bin_forward(BIN_SUB, y, a, b, ys, as, bs);
 }
-void sub_backward_cpu(float *da, float *db, const float *dy, const int ys[4], const int as[4], const int bs[4]) {
+void sub_backward_cpu(float *da, float *db, const float *dy, const int ys[4], const int as[4], const int bs[4],
+                      void *ws) {
+    (void)ws;
     bin_backward(BIN_SUB, da, db, dy, NULL, NULL, ys, as, bs);
 }
 
@@ -341,7 +345,8 @@ void mul_forward_cpu(float *y, const float *a, const float *b, const int ys[4], 
     bin_forward(BIN_MUL, y, a, b, ys, as, bs);
 }
 void mul_backward_cpu(float *da, float *db, const float *dy, const float *a, const float *b, const int ys[4],
-                      const int as[4], const int bs[4]) {
+                      const int as[4], const int bs[4], void *ws) {
+    (void)ws;
     bin_backward(BIN_MUL, da, db, dy, a, b, ys, as, bs);
 }
 
@@ -349,7 +354,8 @@ void div_forward_cpu(float *y, const float *a, const float *b, const int ys[4], 
     bin_forward(BIN_DIV, y, a, b, ys, as, bs);
 }
 void div_backward_cpu(float *da, float *db, const float *dy, const float *a, const float *b, const int ys[4],
-                      const int as[4], const int bs[4]) {
+                      const int as[4], const int bs[4], void *ws) {
+    (void)ws;
     bin_backward(BIN_DIV, da, db, dy, a, b, ys, as, bs);
 }
 
@@ -374,7 +380,8 @@ static inline void kept_shape(int ks[4], const int xs[4], unsigned dims) {
     for (int d = 0; d < 4; d++) ks[d] = (dims >> d) & 1u ? 1 : xs[d];
 }
 
-void sum_forward_cpu(float *y, const float *x, const int xs[4], unsigned dims, float div) {
+void sum_forward_cpu(float *y, const float *x, const int xs[4], unsigned dims, float div, void *ws) {
+    (void)ws; /* no scratch on the CPU */
     int ks[4];
     kept_shape(ks, xs, dims);
     int64_t n = (int64_t)xs[0] * xs[1] * xs[2] * xs[3], m = (int64_t)ks[0] * ks[1] * ks[2] * ks[3];

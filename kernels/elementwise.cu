@@ -315,17 +315,28 @@ static __global__ void box_finish_kernel(const double *__restrict__ partial, int
 #define BOX_THREADS 256
 #define BOX_MAX_CHUNKS 64
 
-/* fin(j, sum over box j of term(i)) for every box j, laid out by size. */
-template <class Term, class Final> static void box_reduce(const Box &b, Term term, Final fin) {
+/* Blocks per box of the partial-sums layout, 0 for the one-pass layouts. */
+static int64_t box_chunks(const Box &b) {
+    if (b.nk <= 0 || b.R <= 32 || b.R <= 8192 || b.nk >= 4096) return 0;
+    int64_t chunks = (b.R + BOX_THREADS * 16 - 1) / (BOX_THREADS * 16); /* ~16 terms per thread */
+    return chunks > BOX_MAX_CHUNKS ? BOX_MAX_CHUNKS : chunks;
+}
+
+/* Scratch of box_reduce: one double per (box, chunk). */
+static size_t box_ws_bytes(const Box &b) { return sizeof(double) * (size_t)(b.nk * box_chunks(b)); }
+
+/* fin(j, sum over box j of term(i)) for every box j, laid out by size;
+ * ws: box_ws_bytes(b) bytes. */
+template <class Term, class Final> static void box_reduce(const Box &b, Term term, Final fin, void *ws) {
     if (b.nk <= 0) return;
     if (b.R <= 32) {
         box_thread_kernel<<<nx_grid(b.nk, BOX_THREADS), BOX_THREADS>>>(b, term, fin);
     } else if (b.R <= 8192 || b.nk >= 4096) {
         box_warp_kernel<<<nx_grid(b.nk * 32, BOX_THREADS), BOX_THREADS>>>(b, term, fin);
     } else {
-        int64_t chunks = (b.R + BOX_THREADS * 16 - 1) / (BOX_THREADS * 16); /* ~16 terms per thread */
-        if (chunks > BOX_MAX_CHUNKS) chunks = BOX_MAX_CHUNKS;
-        double *partial = (double *)workspace_get(NX_CUDA, sizeof(double) * (size_t)(b.nk * chunks));
+        const int64_t chunks = box_chunks(b);
+        NX_CHECK(ws, "box_reduce: no workspace (the kernel's _ws_cuda bytes)");
+        double *partial = (double *)ws;
         const int64_t blocks = b.nk * chunks;
         box_partial_kernel<<<(unsigned)(blocks < NX_MAX_GRID ? blocks : NX_MAX_GRID), BOX_THREADS>>>(partial, b, term,
                                                                                                      (int)chunks);
@@ -360,7 +371,7 @@ struct AddInto {
 
 template <int OP, bool B>
 static void bin_backward_one(float *dt, const float *dy, const float *a, const float *b, const int ys[4],
-                             const int as[4], const int bs[4]) {
+                             const int as[4], const int bs[4], void *ws) {
     BinGradTerm<OP, B> term;
     term.dy = dy, term.a = a, term.b = b;
     term.ys = bcast_dims(ys); /* stride 0 on y's size-1 dims: their coordinate is always 0 */
@@ -368,14 +379,20 @@ static void bin_backward_one(float *dt, const float *dy, const float *a, const f
     term.bs = bcast_dims(bs);
     AddInto fin;
     fin.dt = dt;
-    box_reduce(make_box(B ? bs : as, ys), term, fin);
+    box_reduce(make_box(B ? bs : as, ys), term, fin, ws);
 }
 
 template <int OP>
 static void bin_backward(float *da, float *db, const float *dy, const float *a, const float *b, const int ys[4],
-                         const int as[4], const int bs[4]) {
-    if (da) bin_backward_one<OP, false>(da, dy, a, b, ys, as, bs);
-    if (db) bin_backward_one<OP, true>(db, dy, a, b, ys, as, bs);
+                         const int as[4], const int bs[4], void *ws) {
+    if (da) bin_backward_one<OP, false>(da, dy, a, b, ys, as, bs, ws);
+    if (db) bin_backward_one<OP, true>(db, dy, a, b, ys, as, bs, ws); /* after da's: the same scratch */
+}
+
+/* The two reductions run one after the other: the larger one's scratch. */
+static size_t bin_backward_ws(const int ys[4], const int as[4], const int bs[4]) {
+    const size_t a = box_ws_bytes(make_box(as, ys)), b = box_ws_bytes(make_box(bs, ys));
+    return a > b ? a : b;
 }
 
 /* ---- the public binary kernels ----------------------------------------- */
@@ -385,8 +402,11 @@ extern "C" void add_forward_cuda(float *y, const float *a, const float *b, const
     bin_forward<BIN_ADD>(y, a, b, ys, as, bs);
 }
 extern "C" void add_backward_cuda(float *da, float *db, const float *dy, const int ys[4], const int as[4],
-                                  const int bs[4]) {
-    bin_backward<BIN_ADD>(da, db, dy, NULL, NULL, ys, as, bs);
+                                  const int bs[4], void *ws) {
+    bin_backward<BIN_ADD>(da, db, dy, NULL, NULL, ys, as, bs, ws);
+}
+extern "C" size_t add_backward_ws_cuda(const int ys[4], const int as[4], const int bs[4]) {
+    return bin_backward_ws(ys, as, bs);
 }
 
 extern "C" void sub_forward_cuda(float *y, const float *a, const float *b, const int ys[4], const int as[4],
@@ -394,8 +414,11 @@ extern "C" void sub_forward_cuda(float *y, const float *a, const float *b, const
     bin_forward<BIN_SUB>(y, a, b, ys, as, bs);
 }
 extern "C" void sub_backward_cuda(float *da, float *db, const float *dy, const int ys[4], const int as[4],
-                                  const int bs[4]) {
-    bin_backward<BIN_SUB>(da, db, dy, NULL, NULL, ys, as, bs);
+                                  const int bs[4], void *ws) {
+    bin_backward<BIN_SUB>(da, db, dy, NULL, NULL, ys, as, bs, ws);
+}
+extern "C" size_t sub_backward_ws_cuda(const int ys[4], const int as[4], const int bs[4]) {
+    return bin_backward_ws(ys, as, bs);
 }
 
 extern "C" void mul_forward_cuda(float *y, const float *a, const float *b, const int ys[4], const int as[4],
@@ -403,8 +426,11 @@ extern "C" void mul_forward_cuda(float *y, const float *a, const float *b, const
     bin_forward<BIN_MUL>(y, a, b, ys, as, bs);
 }
 extern "C" void mul_backward_cuda(float *da, float *db, const float *dy, const float *a, const float *b,
-                                  const int ys[4], const int as[4], const int bs[4]) {
-    bin_backward<BIN_MUL>(da, db, dy, a, b, ys, as, bs);
+                                  const int ys[4], const int as[4], const int bs[4], void *ws) {
+    bin_backward<BIN_MUL>(da, db, dy, a, b, ys, as, bs, ws);
+}
+extern "C" size_t mul_backward_ws_cuda(const int ys[4], const int as[4], const int bs[4]) {
+    return bin_backward_ws(ys, as, bs);
 }
 
 extern "C" void div_forward_cuda(float *y, const float *a, const float *b, const int ys[4], const int as[4],
@@ -412,8 +438,11 @@ extern "C" void div_forward_cuda(float *y, const float *a, const float *b, const
     bin_forward<BIN_DIV>(y, a, b, ys, as, bs);
 }
 extern "C" void div_backward_cuda(float *da, float *db, const float *dy, const float *a, const float *b,
-                                  const int ys[4], const int as[4], const int bs[4]) {
-    bin_backward<BIN_DIV>(da, db, dy, a, b, ys, as, bs);
+                                  const int ys[4], const int as[4], const int bs[4], void *ws) {
+    bin_backward<BIN_DIV>(da, db, dy, a, b, ys, as, bs, ws);
+}
+extern "C" size_t div_backward_ws_cuda(const int ys[4], const int as[4], const int bs[4]) {
+    return bin_backward_ws(ys, as, bs);
 }
 
 /* ---- sum / mean -------------------------------------------------------- */
@@ -436,7 +465,13 @@ static void kept_shape(int ks[4], const int xs[4], unsigned dims) {
     for (int d = 0; d < 4; d++) ks[d] = (dims >> d) & 1u ? 1 : xs[d];
 }
 
-extern "C" void sum_forward_cuda(float *y, const float *x, const int xs[4], unsigned dims, float div) {
+extern "C" size_t sum_forward_ws_cuda(const int xs[4], unsigned dims) {
+    int ks[4];
+    kept_shape(ks, xs, dims);
+    return box_ws_bytes(make_box(ks, xs));
+}
+
+extern "C" void sum_forward_cuda(float *y, const float *x, const int xs[4], unsigned dims, float div, void *ws) {
     int ks[4];
     kept_shape(ks, xs, dims);
     ReadTerm term;
@@ -446,7 +481,7 @@ extern "C" void sum_forward_cuda(float *y, const float *x, const int xs[4], unsi
     StoreMean fin;
     fin.y = y;
     fin.div = div;
-    box_reduce(make_box(ks, xs), term, fin);
+    box_reduce(make_box(ks, xs), term, fin, ws);
 }
 
 /* dx[i] += dy[kept part of i] / div: dy read with stride 0 on reduced dims */

@@ -73,7 +73,8 @@ static __global__ void scale_c_kernel(float *C, int M, int N, int ldc, float bet
 /* ---- sgemm ------------------------------------------------------------- */
 
 extern "C" void sgemm_cuda(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
-                           const float *B, int ldb, float beta, float *C, int ldc) {
+                           const float *B, int ldb, float beta, float *C, int ldc, void *ws) {
+    (void)ws; /* cuBLAS keeps its own workspace */
     NX_CHECK(M >= 0 && N >= 0 && K >= 0, "sgemm: negative size M=%d N=%d K=%d", M, N, K);
     if (M == 0 || N == 0) return;
     if (K == 0 || alpha == 0.0f) {
@@ -96,12 +97,12 @@ void nx_sgemm_strided_batched(bool trans_a, bool trans_b, int M, int N, int K, f
              count);
     if (M == 0 || N == 0 || count == 0) return;
     if (count == 1) {
-        sgemm_cuda(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        sgemm_cuda(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
         return;
     }
     if (K == 0 || alpha == 0.0f) {
         for (int i = 0; i < count; i++)
-            sgemm_cuda(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C + (int64_t)i * stride_c, ldc);
+            sgemm_cuda(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C + (int64_t)i * stride_c, ldc, NULL);
         return;
     }
     NX_CUBLAS_CHECK(cublasSgemmStridedBatched(nx_cublas_handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,

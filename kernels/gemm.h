@@ -17,10 +17,20 @@
 
 #include "kernels/hd.h"
 
+/* ws: scratch of sgemm_ws_<cpu|cuda>(...) bytes (the CPU's packing buffers;
+ * the CUDA twin needs none, cuBLAS keeps its own). The query must be asked
+ * in the same place as the call (inside or outside a parallel region): it
+ * counts the threads the product will use. */
 void sgemm_cpu(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A /* op(A) (M, K) */,
-               int lda, const float *B /* op(B) (K, N) */, int ldb, float beta, float *C /* (M, N) */, int ldc);
-void sgemm_cuda(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
-                             const float *B, int ldb, float beta, float *C, int ldc);
+               int lda, const float *B /* op(B) (K, N) */, int ldb, float beta, float *C /* (M, N) */, int ldc,
+               void *ws);
+void sgemm_cuda(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                int ldb, float beta, float *C, int ldc, void *ws);
+size_t sgemm_ws_cpu(bool trans_a, bool trans_b, int M, int N, int K);
+static inline size_t sgemm_ws_cuda(bool trans_a, bool trans_b, int M, int N, int K) {
+    (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K;
+    return 0;
+}
 
 /* ---- CPU building blocks of the convolution ---------------------------
  * (no CUDA twins: the CUDA path has cuBLAS and never sees these layouts)
@@ -39,6 +49,8 @@ void sgemm_cuda(bool trans_a, bool trans_b, int M, int N, int K, float alpha, co
 #define SGEMM_MR 12
 #define SGEMM_NR 32
 #define SGEMM_KC 256 /* K slice: a B sliver has at most this many rows */
+#define SGEMM_NC 512 /* columns of a B panel: (KC, NC) packed is 512 KiB, in L2 */
+#define SGEMM_PACK_B_FLOATS ((size_t)SGEMM_KC * SGEMM_NC) /* one thread's B panel */
 typedef void (*SgemmPackB)(const void *ctx, float *dst /* (kc, SGEMM_NR) */, int p, int j, int kc, int nr);
 typedef void (*SgemmStoreC)(void *ctx, const float *tile /* (SGEMM_MR, SGEMM_NR) */, int i, int j, int mr, int nr,
                             bool first);
@@ -61,7 +73,12 @@ typedef struct {
 size_t sgemm_packed_a_floats(int M, int K);
 void sgemm_pack_a_cpu(float *pa /* packed (M, K) */, bool trans_a, int M, int K, const float *A /* op(A) (M, K) */,
                       int lda);
-/* C = alpha * A * B (+ beta * C), A packed; threaded like sgemm_cpu. */
-void sgemm_packed_cpu(int M, int N, int K, float alpha, const float *pa, SgemmB B, SgemmC C);
+/* C = alpha * A * B (+ beta * C), A packed; threaded like sgemm_cpu. pb:
+ * one B panel (SGEMM_PACK_B_FLOATS) per thread the product uses,
+ * sgemm_pack_b_floats(sgemm_threads(M, N, K)) floats (1 thread when
+ * C.serial_store, or inside a parallel region). */
+void sgemm_packed_cpu(int M, int N, int K, float alpha, const float *pa, SgemmB B, SgemmC C, float *pb);
+int sgemm_threads(int M, int N, int K);   /* threads a product of this size uses when called here */
+size_t sgemm_pack_b_floats(int threads); /* floats of `threads` B panels */
 
 #endif

@@ -9,12 +9,14 @@ static __global__ void fill_rows_kernel(float *__restrict__ y, const float *__re
     NX_GRID_STRIDE(t, (int64_t)N * OUT) y[t] = b[t % OUT];
 }
 
-extern "C" void linear_forward_cuda(float *y, const float *x, const float *w, const float *b, int N, int IN, int OUT) {
+extern "C" void linear_forward_cuda(float *y, const float *x, const float *w, const float *b, int N, int IN, int OUT,
+                                    void *ws) {
+    (void)ws;
     if (b && (int64_t)N * OUT > 0) {
         fill_rows_kernel<<<nx_grid((int64_t)N * OUT, NX_BLOCK), NX_BLOCK>>>(y, b, N, OUT);
         NX_LAUNCH_CHECK();
     }
-    sgemm_cuda(false, true, N, OUT, IN, 1.0f, x, IN, w, IN, b ? 1.0f : 0.0f, y, OUT);
+    sgemm_cuda(false, true, N, OUT, IN, 1.0f, x, IN, w, IN, b ? 1.0f : 0.0f, y, OUT, NULL);
 }
 
 /* db[o] += sum_n dy[n, o]. Block (32, 8): 32 neighbouring columns (coalesced
@@ -38,9 +40,10 @@ static __global__ void column_sum_kernel(float *__restrict__ db, const float *__
 }
 
 extern "C" void linear_backward_cuda(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                                     int N, int IN, int OUT) {
-    if (dx) sgemm_cuda(false, false, N, IN, OUT, 1.0f, dy, OUT, w, IN, 1.0f, dx, IN);
-    if (dw) sgemm_cuda(true, false, OUT, IN, N, 1.0f, dy, OUT, x, IN, 1.0f, dw, IN);
+                                     int N, int IN, int OUT, void *ws) {
+    (void)ws;
+    if (dx) sgemm_cuda(false, false, N, IN, OUT, 1.0f, dy, OUT, w, IN, 1.0f, dx, IN, NULL);
+    if (dw) sgemm_cuda(true, false, OUT, IN, N, 1.0f, dy, OUT, x, IN, 1.0f, dw, IN, NULL);
     if (db && OUT > 0) {
         column_sum_kernel<<<(OUT + COLSUM_X - 1) / COLSUM_X, dim3(COLSUM_X, COLSUM_Y)>>>(db, dy, N, OUT);
         NX_LAUNCH_CHECK();

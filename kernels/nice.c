@@ -9,7 +9,8 @@
 
 static const int NB_DM[4] = {-1, 0, -1, -1}, NB_DK[4] = {0, -1, -1, 1};
 
-void neighbor_l1_forward_cpu(float *out, const float *x, int N, int C, int H, int W) {
+void neighbor_l1_forward_cpu(float *out, const float *x, int N, int C, int H, int W, void *ws) {
+    (void)ws; /* no scratch on the CPU */
     for (int n = 0; n < N; n++) {
         double s = 0;
         for (int c = 0; c < C; c++) {

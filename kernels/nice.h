@@ -7,8 +7,15 @@
 /* out[n] = sum over (c, m, k) and the 4 neighbour offsets
  * (-1,0), (0,-1), (-1,-1), (-1,+1) of |x[m,k] - x[m+dm, k+dk]|, neighbours
  * outside the image skipped (NICE eq. 9). */
-void neighbor_l1_forward_cpu(float *out /* (N) */, const float *x /* (N, C, H, W) */, int N, int C, int H, int W);
-void neighbor_l1_forward_cuda(float *out, const float *x, int N, int C, int H, int W);
+void neighbor_l1_forward_cpu(float *out /* (N) */, const float *x /* (N, C, H, W) */, int N, int C, int H, int W,
+                             void *ws);
+void neighbor_l1_forward_cuda(float *out, const float *x, int N, int C, int H, int W, void *ws);
+/* ws: the CUDA twin's partial sums (none on the CPU) */
+static inline size_t neighbor_l1_forward_ws_cpu(int N, int C, int H, int W) {
+    (void)N, (void)C, (void)H, (void)W;
+    return 0;
+}
+size_t neighbor_l1_forward_ws_cuda(int N, int C, int H, int W);
 /* dx += dout[n] * sum of sign(x[p] - x[q]) over the pairs p - q that contain the pixel (+ for p, - for q). */
 void neighbor_l1_backward_cpu(float *dx /* (N, C, H, W) */, const float *dout /* (N) */, const float *x, int N, int C,
                               int H, int W);

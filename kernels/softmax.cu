@@ -220,10 +220,11 @@ static __global__ void cross_entropy_rows_kernel(float *__restrict__ stats, doub
 }
 
 extern "C" void cross_entropy_forward_cuda(float *loss, float *stats, int32_t *bad, const float *logits,
-                                           const int32_t *targets, int N, int C) {
+                                           const int32_t *targets, int N, int C, void *ws) {
     double *terms = NULL;
     if (N > 0) {
-        terms = (double *)workspace_get(NX_CUDA, (size_t)N * sizeof(double));
+        NX_CHECK(ws, "cross_entropy_forward_cuda: no workspace (cross_entropy_forward_ws_cuda bytes)");
+        terms = (double *)ws; /* (N) */
         cross_entropy_rows_kernel<<<nx_grid((int64_t)N * 32, ROW_THREADS), ROW_THREADS>>>(stats, terms, logits, targets,
                                                                                           N, C);
         NX_LAUNCH_CHECK();

@@ -36,11 +36,21 @@ void log_softmax_backward_cpu(float *dx /* (outer, D, inner) */, const float *dy
 void log_softmax_backward_cuda(float *dx, const float *dy, const float *y, int outer, int D, int inner);
 
 /* stats[n] = {m_n, s_n}: m_n = max_c logits[n, c], s_n = log sum_c exp(logits[n, c] - m_n);
- * loss = mean_n (s_n - (logits[n, t_n] - m_n)) */
+ * loss = mean_n (s_n - (logits[n, t_n] - m_n)). ws: cross_entropy_forward_ws_<cpu|cuda>(N, C)
+ * bytes (the CUDA twin's per-sample terms, summed in order). */
 void cross_entropy_forward_cpu(float *loss /* (1) */, float *stats /* (N, 2) */, int32_t *bad /* (2) */,
-                               const float *logits /* (N, C) */, const int32_t *targets /* (N) */, int N, int C);
-void cross_entropy_forward_cuda(float *loss, float *stats, int32_t *bad, const float *logits,
-                                             const int32_t *targets, int N, int C);
+                               const float *logits /* (N, C) */, const int32_t *targets /* (N) */, int N, int C,
+                               void *ws);
+void cross_entropy_forward_cuda(float *loss, float *stats, int32_t *bad, const float *logits, const int32_t *targets,
+                                int N, int C, void *ws);
+static inline size_t cross_entropy_forward_ws_cpu(int N, int C) {
+    (void)N, (void)C;
+    return 0;
+}
+static inline size_t cross_entropy_forward_ws_cuda(int N, int C) {
+    (void)C;
+    return N > 0 ? (size_t)N * sizeof(double) : 0;
+}
 /* dlogits[n, c] += (exp((logits[n, c] - m_n) - s_n) - [c == t_n]) * dloss / N */
 void cross_entropy_backward_cpu(float *dlogits /* (N, C) */, const float *dloss /* (1) */,
                                 const float *logits /* (N, C) */, const float *stats /* (N, 2) */,

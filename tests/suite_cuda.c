@@ -821,8 +821,9 @@ START_TEST(test_bad_targets) {
         int32_t *gbad = device_malloc(NX_CUDA, sizeof got);
         for (int kind = 0; kind < 2; kind++) { /* cross-entropy, then nll */
             if (kind == 0) {
-                cross_entropy_forward_cpu(&loss, stats, want, logits->data, t->idata, N, C);
-                cross_entropy_forward_cuda(gloss, gstats, gbad, gl->data, gt->idata, N, C);
+                cross_entropy_forward_cpu(&loss, stats, want, logits->data, t->idata, N, C, NULL);
+                cross_entropy_forward_cuda(gloss, gstats, gbad, gl->data, gt->idata, N, C,
+                                           workspace_get(NX_CUDA, cross_entropy_forward_ws_cuda(N, C)));
             } else {
                 nll_forward_cpu(&loss, want, logits->data, t->idata, N, C);
                 nll_forward_cuda(gloss, gbad, gl->data, gt->idata, N, C);
