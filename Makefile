@@ -2,7 +2,8 @@
 #
 #   make              library build/libnicex.a and bin/nicex (CUDA when nvcc is on PATH)
 #   make CUDA=0       CPU-only build
-#   make test         install Debian deps if needed (as root), build, run every Check suite
+#   make test         install Debian deps if needed (as root), check that every op has all its files and
+#                     cases (scripts/check-ops.sh), build, run every Check suite
 #   make sanitize     the fast suites and the bad-input suite under ASan + UBSan (CPU-only;
 #                     SANITIZE_SUITES=all for every suite)
 #   make fuzz         libFuzzer harnesses of the file readers (clang), FUZZ_SECONDS each
@@ -99,6 +100,7 @@ deps-torch:
 
 # CK_DEFAULT_TIMEOUT: Check's 4 s default is too short for the model suites.
 test: deps
+	sh scripts/check-ops.sh
 	@$(MAKE) --no-print-directory $(TEST_BIN) $(BIN) $(BENCH_BINS)
 	CK_DEFAULT_TIMEOUT=120 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(TEST_BIN)
 

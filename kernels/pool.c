@@ -7,8 +7,6 @@
 #include "kernels/pool.h"
 #include "kernels/pool_math.h"
 
-#include <math.h>
-
 void maxpool2d_forward_cpu(float *y, int32_t *idx, const float *x, int P, int H, int W, int OH, int OW, int k,
                            int stride, int pad) {
 #pragma omp parallel for schedule(static) if ((int64_t)P * OH * OW * k * k > 65536)
@@ -18,18 +16,8 @@ void maxpool2d_forward_cpu(float *y, int32_t *idx, const float *x, int P, int H,
         int32_t *ip = idx ? idx + (int64_t)p * OH * OW : NULL;
         for (int oh = 0; oh < OH; oh++) {
             for (int ow = 0; ow < OW; ow++) {
-                PoolWindow win = pool_window(oh, ow, H, W, k, stride, pad);
-                const int h0 = win.h0, h1 = win.h1, w0 = win.w0, w1 = win.w1;
-                float best = -INFINITY;
-                int32_t arg = h0 * W + w0; /* PyTorch's start value when all are -inf */
-                for (int ih = h0; ih < h1; ih++)
-                    for (int iw = w0; iw < w1; iw++) {
-                        float v = xp[ih * W + iw];
-                        if (v > best || isnan(v)) { /* strict: the first maximum wins ties; a NaN wins */
-                            best = v;
-                            arg = ih * W + iw;
-                        }
-                    }
+                int32_t arg;
+                float best = pool_window_max(xp, W, pool_window(oh, ow, H, W, k, stride, pad), &arg);
                 yp[oh * OW + ow] = best;
                 if (ip) ip[oh * OW + ow] = arg;
             }
@@ -55,11 +43,7 @@ void avgpool2d_forward_cpu(float *y, const float *x, int P, int H, int W, int OH
         float *yp = y + (int64_t)p * OH * OW;
         for (int oh = 0; oh < OH; oh++) {
             for (int ow = 0; ow < OW; ow++) {
-                PoolWindow win = pool_window(oh, ow, H, W, k, stride, pad);
-                const int h0 = win.h0, h1 = win.h1, w0 = win.w0, w1 = win.w1;
-                float s = 0;
-                for (int ih = h0; ih < h1; ih++)
-                    for (int iw = w0; iw < w1; iw++) s += xp[ih * W + iw];
+                float s = pool_window_sum(xp, W, pool_window(oh, ow, H, W, k, stride, pad));
                 yp[oh * OW + ow] = s / (float)avg_divisor(oh, ow, H, W, k, stride, pad);
             }
         }

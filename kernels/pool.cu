@@ -20,18 +20,8 @@ static __global__ void maxpool2d_forward_kernel(float *__restrict__ y, int32_t *
         const int ow = (int)(o % OW), oh = (int)((o / OW) % OH);
         const int64_t p = o / ((int64_t)OW * OH);
         const float *xp = x + p * H * W;
-        const PoolWindow win = pool_window(oh, ow, H, W, k, stride, pad);
-        const int h0 = win.h0, h1 = win.h1, w0 = win.w0, w1 = win.w1;
-        float best = -INFINITY;
-        int32_t arg = h0 * W + w0; /* PyTorch's start value when all are -inf */
-        for (int ih = h0; ih < h1; ih++)
-            for (int iw = w0; iw < w1; iw++) {
-                float v = xp[ih * W + iw];
-                if (v > best || isnan(v)) { /* strict: the first maximum wins ties; a NaN wins (the last one) */
-                    best = v;
-                    arg = ih * W + iw;
-                }
-            }
+        int32_t arg;
+        const float best = pool_window_max(xp, W, pool_window(oh, ow, H, W, k, stride, pad), &arg);
         y[o] = best;
         if (idx) idx[o] = arg;
     }
@@ -70,11 +60,7 @@ static __global__ void avgpool2d_forward_kernel(float *__restrict__ y, const flo
         const int ow = (int)(o % OW), oh = (int)((o / OW) % OH);
         const int64_t p = o / ((int64_t)OW * OH);
         const float *xp = x + p * H * W;
-        const PoolWindow win = pool_window(oh, ow, H, W, k, stride, pad);
-        const int h0 = win.h0, h1 = win.h1, w0 = win.w0, w1 = win.w1;
-        float s = 0;
-        for (int ih = h0; ih < h1; ih++)
-            for (int iw = w0; iw < w1; iw++) s += xp[ih * W + iw];
+        const float s = pool_window_sum(xp, W, pool_window(oh, ow, H, W, k, stride, pad));
         y[o] = s / (float)avg_divisor(oh, ow, H, W, k, stride, pad);
     }
 }
