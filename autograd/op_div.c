@@ -18,7 +18,7 @@
  * shapes:   a (..), b (..) -> y (broadcast of a and b)
  * PyTorch:  torch.div(a, b) / a / b (true division, rounding_mode=None),
  *           with autograd's sum_to for the gradients.
- *           Kernels: kernels/binary.c (one 4-d broadcast walk with stride 0 on
+ *           The kernels: one 4-d broadcast walk with stride 0 on
  *           broadcast dims, fast paths for equal shapes and scalars).
  * kernels:  kernels/elementwise.{h,c,cu}
  */

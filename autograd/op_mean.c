@@ -13,7 +13,7 @@
  *           with keepdim)
  * PyTorch:  torch.mean(x) (NX_ALL, no keepdim: 0-dim) or
  *           torch.mean(x, dim=<the dims in the mask>, keepdim=keepdim).
- *           Kernels: kernels/reduce.c (sum_forward/sum_backward with div = count).
+ *           The kernels: sum_forward/sum_backward with div = count.
  * kernels:  kernels/elementwise.{h,c,cu}
  */
 #include "autograd/op.h"

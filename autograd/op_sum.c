@@ -12,7 +12,7 @@
  *           with keepdim)
  * PyTorch:  torch.sum(x) (NX_ALL, no keepdim: 0-dim) or
  *           torch.sum(x, dim=<the dims in the mask>, keepdim=keepdim).
- *           Kernels: kernels/reduce.c (sum_forward/sum_backward with div = 1).
+ *           The kernels: sum_forward/sum_backward with div = 1.
  * kernels:  kernels/elementwise.{h,c,cu}
  */
 #include "autograd/op.h"

@@ -2,7 +2,7 @@
  *
  * For group g (Cg = C/groups input and Og = O/groups output channels,
  * Kg = Cg*KH*KW, L = OH*OW) and a chunk of nb images side by side, with
- * col = im2col(x) (Kg, nb*L) (kernels/im2col.c gives the definition):
+ * col = im2col(x) (Kg, nb*L) (im2col_cpu at the end of this file gives the definition):
  *
  *   forward:  Y (Og, nb*L) = W_g (Og, Kg) col             (+ b)
  *   dW:       dW_g (Og, Kg) += dY (Og, nb*L) col^T

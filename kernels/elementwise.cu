@@ -349,7 +349,7 @@ template <class Term, class Final> static void box_reduce(const Box &b, Term ter
 /* ---- broadcasting binary backward -------------------------------------- */
 
 /* The gradient term of one y element (at full coordinates i) for input a
- * (B = false) or b (B = true), binary.c's bin_grad_a / bin_grad_b. */
+ * (B = false) or b (B = true), elementwise.c's bin_grad_a / bin_grad_b. */
 template <int OP, bool B> struct BinGradTerm {
     const float *dy, *a, *b;
     Dims4 ys, as, bs; /* ys.st: y's contiguous strides */

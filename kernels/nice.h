@@ -1,4 +1,5 @@
-/* nice_kernels.h: kernels of the NICE method (nice/). */
+/* nice.h: kernels of the NICE method (nice/): CPU loops kernels/nice.c, CUDA
+ * twins kernels/nice.cu. */
 #ifndef NX_KERNELS_NICE_H
 #define NX_KERNELS_NICE_H
 

@@ -1,4 +1,5 @@
-/* optim_kernels.c: CPU loops of the SGD and Adam/AdamW updates.
+/* optim.c: CPU loops of the SGD and Adam/AdamW updates (kernels/optim.h;
+ * CUDA twins in kernels/optim.cu).
  *
  * The scalars arrive as double (PyTorch keeps hyperparameters as Python
  * floats) and are rounded to float exactly where PyTorch 1.13's single-tensor

@@ -1,5 +1,5 @@
 /* optim.cu: CUDA twins of the SGD and Adam/AdamW updates
- * (kernels/optim_kernels.h; CPU loops in kernels/optim_kernels.c).
+ * (kernels/optim.h; CPU loops in kernels/optim.c).
  *
  * The host rounds the double hyperparameters to float exactly as the CPU
  * loop does (same expressions, same libm), and each thread repeats the CPU's

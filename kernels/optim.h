@@ -1,4 +1,5 @@
-/* optim_kernels.h: optimizer updates over a contiguous run of parameters.
+/* optim.h: optimizer updates over a contiguous run of parameters (CPU loops
+ * kernels/optim.c, CUDA twins kernels/optim.cu).
  *
  * One call updates n consecutive floats of a ParamStore's blocks (params,
  * grads, state slots all share offsets), so a run of parameters that share a

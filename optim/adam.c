@@ -5,7 +5,7 @@
  *   v = b2*v + (1-b2)*g^2
  *   p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
  * m is state slot 0 and v slot 1 of the store. The loop is adam_step_cpu in
- * kernels/optim_kernels.c.
+ * kernels/optim.c.
  */
 #include "optim/optim.h"
 

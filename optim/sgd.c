@@ -5,7 +5,7 @@
  *   g = nesterov ? g + momentum*buf : buf        (both only when momentum != 0)
  *   p -= lr*g
  * The momentum buffer is state slot 0 of the store (allocated only when
- * momentum != 0). The loop is sgd_step_cpu in kernels/optim_kernels.c.
+ * momentum != 0). The loop is sgd_step_cpu in kernels/optim.c.
  */
 #include "optim/optim.h"
 
