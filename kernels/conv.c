@@ -1,5 +1,15 @@
 /* conv.c: 2-D convolution on the CPU: im2col + SGEMM, images shared between threads.
  *
+ * Read kernels/ref/conv_ref.c first: it computes the same three sums
+ * (forward, backward data, backward weight) as plain nested loops, one
+ * output element at a time, and is what this file is tested against. This
+ * one computes them as matrix products instead, so that the inner loop is
+ * the GEMM's register-blocked micro-kernel: the sums are re-associated
+ * (blocks of K, float accumulators, a per-thread dW summed at the end), so
+ * the results agree with the reference to float rounding, not bit for bit.
+ * Scratch (packed weights, tables, per-thread buffers, the GEMM's B panels)
+ * is the caller's: conv2d_<forward|backward>_ws_cpu bytes.
+ *
  * For group g (Cg = C/groups input and Og = O/groups output channels,
  * Kg = Cg*KH*KW, L = OH*OW) and a chunk of nb images side by side, with
  * col = im2col(x) (Kg, nb*L) (im2col_cpu at the end of this file gives the definition):

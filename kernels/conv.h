@@ -1,4 +1,6 @@
-/* conv.h: 2-D convolution by im2col + GEMM (math in autograd/op_conv2d.c).
+/* conv.h: 2-D convolution by im2col + GEMM (math in autograd/op_conv2d.c; CPU
+ * version kernels/conv.c, CUDA twins kernels/conv.cu, the plain reference
+ * loops they are tested against kernels/ref/conv_ref.h).
  *
  * Sizes: x (N, C, H, W), w (O, C/groups, KH, KW), b (O), y (N, O, OH, OW)
  * with OH = (H + 2 pad - KH) / stride + 1 and OW likewise (floor), zero

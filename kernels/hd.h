@@ -19,14 +19,24 @@
 #define NX_HD static inline
 #endif
 
-/* Single roundings that nvcc may not fuse into a multiply-add, for the
- * shared math whose CPU loop (C11: no contraction) must round the same way. */
+/* IEEE operations with one rounding each, which nvcc may not fuse into a
+ * multiply-add (NX_FMA is the one fused operation, on both sides), for the
+ * shared math whose CPU loop (C11: no contraction) must round the same way.
+ * The C side needs <math.h> for fmaf and sqrtf. */
 #ifdef __CUDA_ARCH__
 #define NX_FMUL(a, b) __fmul_rn((a), (b))
+#define NX_FADD(a, b) __fadd_rn((a), (b))
+#define NX_FDIV(a, b) __fdiv_rn((a), (b))
+#define NX_FSQRT(a) __fsqrt_rn(a)
+#define NX_FMA(a, b, c) __fmaf_rn((a), (b), (c))
 #define NX_DMUL(a, b) __dmul_rn((a), (b))
 #define NX_DADD(a, b) __dadd_rn((a), (b))
 #else
 #define NX_FMUL(a, b) ((a) * (b))
+#define NX_FADD(a, b) ((a) + (b))
+#define NX_FDIV(a, b) ((a) / (b))
+#define NX_FSQRT(a) sqrtf(a)
+#define NX_FMA(a, b, c) fmaf((a), (b), (c))
 #define NX_DMUL(a, b) ((a) * (b))
 #define NX_DADD(a, b) ((a) + (b))
 #endif

@@ -5,12 +5,13 @@
  * grads, state slots all share offsets), so a run of parameters that share a
  * group and a step count is one kernel call. Scalars are double, as PyTorch's
  * Python-float hyperparameters (0.999f would shift Adam's bias correction by
- * 1e-5 relative); the kernels round them to float where PyTorch does. The math is PyTorch 1.13's
+ * 1e-5 relative); the kernels round them to float where PyTorch does
+ * (kernels/optim_math.h, shared by both twins). The math is PyTorch 1.13's
  * single-tensor path (torch/optim/sgd.py, adam.py, adamw.py); optim/optim.h
  * repeats it in words.
  */
-#ifndef NX_KERNELS_OPTIM_KERNELS_H
-#define NX_KERNELS_OPTIM_KERNELS_H
+#ifndef NX_KERNELS_OPTIM_H
+#define NX_KERNELS_OPTIM_H
 
 #include "kernels/hd.h"
 

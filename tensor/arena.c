@@ -121,3 +121,9 @@ void *workspace_get(Device d, size_t bytes) {
 }
 
 size_t workspace_bytes(Device d) { return g_ws[d].bytes; }
+
+void workspace_free(Device d) {
+    device_free(d, g_ws[d].p);
+    g_ws[d].p = NULL;
+    g_ws[d].bytes = 0;
+}

@@ -78,9 +78,12 @@ void arenas_reset(void); /* resets the host and step arenas */
 
 /* ---- workspace -------------------------------------------------------- */
 /* Scratch memory on a device, valid until the next workspace_get on that
- * device. Grows (and so allocates) only when a larger size is asked for. */
+ * device. Grows (and so allocates) only when a larger size is asked for.
+ * The kernels' scratch lives here: an op asks the kernel's size query
+ * (<kernel>_ws_<cpu|cuda>) and passes the memory to the kernel. */
 void *workspace_get(Device d, size_t bytes);
 size_t workspace_bytes(Device d); /* its current size */
+void workspace_free(Device d);    /* gives it back (the next workspace_get allocates again) */
 
 /* ---- tensors ---------------------------------------------------------- */
 /* New step tensors: struct in the host arena, data in the device's step arena. */

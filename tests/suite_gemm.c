@@ -130,6 +130,21 @@ START_TEST(test_sgemm_in_parallel_region) {
 }
 END_TEST
 
+/* The packing buffers are the caller's: sized by sgemm_ws_cpu, held in the
+ * CPU workspace (which reports them), freed with it. */
+START_TEST(test_sgemm_workspace) {
+    int M = 300, N = 257, K = 513;
+    size_t need = sgemm_ws_cpu(false, false, M, N, K);
+    ck_assert_uint_ge(need, sizeof(float) * ((size_t)(M + SGEMM_MR - 1) / SGEMM_MR * SGEMM_MR * K + SGEMM_PACK_B_FLOATS));
+    workspace_free(NX_CPU);
+    ck_assert_uint_eq(workspace_bytes(NX_CPU), 0);
+    ck_assert_int_eq(check_sgemm(false, false, M, N, K, 1.0f, 0.0f, 0, false, false), 0);
+    ck_assert_uint_ge(workspace_bytes(NX_CPU), need);
+    workspace_free(NX_CPU);
+    ck_assert_uint_eq(workspace_bytes(NX_CPU), 0);
+}
+END_TEST
+
 START_TEST(test_sgemm_degenerate) {
     /* K == 0: C = beta C; alpha == 0: the same. M or N == 0: nothing touched. */
     float C[6] = {1, 2, 3, 4, 5, 6}, A[1] = {NAN}, B[1] = {NAN};
@@ -271,6 +286,7 @@ Suite *suite_gemm(void) {
     tcase_add_test(tc, test_sgemm_beta0_ignores_nan);
     tcase_add_test(tc, test_sgemm_in_parallel_region);
     tcase_add_test(tc, test_sgemm_degenerate);
+    tcase_add_test(tc, test_sgemm_workspace);
     suite_add_tcase(s, tc);
     TCase *tc2 = tcase_create("conv");
     tcase_set_timeout(tc2, 120);
