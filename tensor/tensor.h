@@ -71,7 +71,7 @@ void *arena_alloc(Arena *a, size_t bytes); /* 64-byte aligned, never fails */
 void arena_reset(Arena *a);                /* frees nothing; merges chunks into one */
 
 /* The process-wide step arenas (data on each device) and the host arena
- * that holds Tensor structs, tape entries and op arguments. */
+ * that holds Tensor structs, the autograd records and op arguments. */
 Arena *step_arena(Device d);
 Arena *host_arena(void);
 void arenas_reset(void); /* resets the host and step arenas */
