@@ -2,7 +2,8 @@
 #
 #   make              library build/libnicex.a and bin/nicex (CUDA when nvcc is on PATH)
 #   make CUDA=0       CPU-only build
-#   make test         install Debian deps if needed (as root), build, run every Check suite
+#   make test         install Debian deps if needed (as root), check that every op has all its files and
+#                     cases (scripts/check-ops.sh), build, run every Check suite
 #   make sanitize     the fast suites and the bad-input suite under ASan + UBSan (CPU-only;
 #                     SANITIZE_SUITES=all for every suite)
 #   make fuzz         libFuzzer harnesses of the file readers (clang), FUZZ_SECONDS each
@@ -37,7 +38,7 @@ CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -MMD -MP -fopenmp
 CFLAGS += $(CFLAGS_BASE) $(OPT) -g -DNX_MODELS_DIR='"$(CURDIR)/models"'
 LDLIBS += -fopenmp -lpng -ljpeg -lz -lm -lpthread
 
-SRC_DIRS = tensor autograd kernels layers optim data nice baselines eval
+SRC_DIRS = tensor autograd kernels kernels/ref layers optim data nice baselines eval
 LIB_SRC = $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
 CLI_SRC = $(wildcard cli/*.c)
 TEST_SRC = $(wildcard tests/*.c tests/grad/*.c tests/golden/*.c tests/unit/*.c)
@@ -100,6 +101,7 @@ deps-torch:
 
 # CK_DEFAULT_TIMEOUT: Check's 4 s default is too short for the model suites.
 test: deps
+	sh scripts/check-ops.sh
 	@$(MAKE) --no-print-directory $(TEST_BIN) $(BIN) $(BENCH_BINS)
 	CK_DEFAULT_TIMEOUT=120 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(TEST_BIN)
 

@@ -1,37 +1,45 @@
-/* op.h: what every autograd/op_<name>.c includes.
+/* op.h: what every autograd/op_<name>.c includes (with its own kernel
+ * family's header, kernels/<family>.h).
  *
  * Device dispatch is explicit: DISPATCH(dev, relu_forward, y, x, n) calls
  * relu_forward_cuda(y, x, n) when dev is NX_CUDA and relu_forward_cpu(...)
  * otherwise. In a CPU-only build (make CUDA=0) the CUDA branch is a fatal
- * error that names the kernel: never a silent CPU fallback. In a CUDA build a
- * kernel whose twin has not been written is also a fatal error that names it
- * (the CUDA twins are declared weak (NX_CUDA_TWIN) in the kernels/ headers, so the test
- * suite can list the missing ones instead of failing to link).
+ * error that names the kernel: never a silent CPU fallback, and no reference
+ * to a CUDA twin (so the CPU-only build links without any). In a CUDA build
+ * every twin is referenced here, so a twin that is missing is a link error.
+ *
+ * Scratch memory: a kernel that needs some has a size query with the same
+ * two suffixes, <kernel>_ws_cpu / <kernel>_ws_cuda (bytes). OP_WORKSPACE(dev,
+ * kernel, args...) asks the query of dev's kernel and returns that much of
+ * dev's workspace (tensor/arena.c), which the op passes to the kernel.
  */
 #ifndef NX_OP_H
 #define NX_OP_H
 
 #include "autograd/ops.h"
-#include "kernels/kernels.h"
 
 #ifdef NX_WITH_CUDA
 #include "kernels/cuda_api.h"
+#define DISPATCH(dev, kernel, ...)                 \
+    do {                                           \
+        if ((dev) == NX_CUDA) {                    \
+            kernel##_cuda(__VA_ARGS__);            \
+            nx_cuda_after_launch(#kernel);         \
+        } else {                                   \
+            kernel##_cpu(__VA_ARGS__);             \
+        }                                          \
+    } while (0)
+#define OP_WORKSPACE(dev, kernel, ...) \
+    workspace_get((dev), (dev) == NX_CUDA ? kernel##_ws_cuda(__VA_ARGS__) : kernel##_ws_cpu(__VA_ARGS__))
+#else
 #define DISPATCH(dev, kernel, ...)                                                           \
     do {                                                                                     \
-        if ((dev) == NX_CUDA) {                                                              \
-            if (!kernel##_cuda) nx_fatal("kernel %s has no CUDA twin yet", #kernel "_cuda"); \
-            kernel##_cuda(__VA_ARGS__);                                                      \
-            nx_cuda_after_launch(#kernel);                                                   \
-        } else {                                                                             \
-            kernel##_cpu(__VA_ARGS__);                                                       \
-        }                                                                                    \
-    } while (0)
-#else
-#define DISPATCH(dev, kernel, ...)                                                     \
-    do {                                                                               \
         if ((dev) == NX_CUDA) nx_fatal("%s on cuda: nicex was built without CUDA", #kernel); \
-        kernel##_cpu(__VA_ARGS__);                                                     \
+        kernel##_cpu(__VA_ARGS__);                                                           \
     } while (0)
+#define OP_WORKSPACE(dev, kernel, ...)                                                                 \
+    ((dev) == NX_CUDA ? (nx_fatal("%s on cuda: nicex was built without CUDA", #kernel), (void *)NULL) \
+                      : workspace_get((dev), kernel##_ws_cpu(__VA_ARGS__)))
 #endif
 
 /* sum and mean over a dims mask (autograd/op_sum.c); mean divides by the count. */

@@ -7,8 +7,10 @@
  * shapes:   x any -> y same
  * PyTorch:  torch.abs(x); its backward is grad * x.sgn(), which is also 0
  *           at x = 0.
+ * kernels:  kernels/elementwise.{h,c,cu}, kernels/elementwise_math.h
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 static void abs_backward(TapeEntry *e) {
     Tensor *x = e->in[0], *y = e->out;

@@ -10,8 +10,10 @@
  * shapes:   x (N, C, H, W) -> y (N, C, OH, OW)
  * PyTorch:  torch.nn.functional.avg_pool2d(x, k, s, p) (ceil_mode=False,
  *           count_include_pad=True, divisor_override=None), which requires p <= k/2.
+ * kernels:  kernels/pool.{h,c,cu}, kernels/pool_math.h
  */
 #include "autograd/op.h"
+#include "kernels/pool.h"
 
 typedef struct {
     int kernel, stride, pad;

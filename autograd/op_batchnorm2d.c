@@ -23,8 +23,10 @@
  *   training, momentum, eps), i.e. nn.BatchNorm2d(C, eps, momentum, affine) in train()/eval().
  *   In training the running stats may be NULL (track_running_stats=False: nothing is
  *   updated); in eval they are required. Like PyTorch, training needs n > 1.
+ * kernels:  kernels/batchnorm.{h,c,cu}, kernels/batchnorm_math.h
  */
 #include "autograd/op.h"
+#include "kernels/batchnorm.h"
 
 typedef struct {
     Tensor *save_mean, *save_invstd; /* (C): the statistics the forward used */

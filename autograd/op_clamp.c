@@ -13,8 +13,10 @@
  * shapes:   x any -> y same
  * PyTorch:  forward torch.clamp(x, lo, hi) (== F.hardtanh(x, lo, hi) for
  *           lo <= hi), backward F.hardtanh's.
+ * kernels:  kernels/elementwise.{h,c,cu}, kernels/elementwise_math.h
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 typedef struct {
     float lo, hi;

@@ -9,8 +9,10 @@
  * shapes:   x_k (N, C_k, ...) -> y (N, sum C_k, ...): 2 to 4 dims, all dims
  *           but dim 1 equal; 1 <= n <= NX_TAPE_MAX_IN inputs.
  * PyTorch:  torch.cat(xs, dim=1).
+ * kernels:  kernels/concat.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/concat.h"
 
 /* Product of the dims after dim 1 (H*W for NCHW, 1 for (N, C)). */
 static int64_t inner_size(const Tensor *t) {

@@ -18,8 +18,10 @@
  * PyTorch: torch.nn.functional.conv2d(x, w, b, stride=s, padding=p, dilation=1, groups=groups),
  *   one stride and one pad for both axes; groups == C == O is a depthwise
  *   convolution (Gaussian blurs).
+ * kernels:  kernels/conv.{h,c,cu}, kernels/gemm.{h,c,cu}, kernels/ref/conv_ref.{h,c}
  */
 #include "autograd/op.h"
+#include "kernels/conv.h"
 
 typedef struct {
     int stride, pad, groups;
@@ -32,8 +34,12 @@ static void conv2d_backward(TapeEntry *e) {
     float *dw = w->requires_grad ? tensor_grad(w) : NULL;
     float *db = b && b->requires_grad ? tensor_grad(b) : NULL;
     if (!dx && !dw && !db) return;
-    DISPATCH(x->device, conv2d_backward, dx, dw, db, y->grad, x->data, w->data, x->shape[0], x->shape[1],
-             x->shape[2], x->shape[3], w->shape[0], w->shape[2], w->shape[3], ctx->stride, ctx->pad, ctx->groups);
+    int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+    int O = w->shape[0], KH = w->shape[2], KW = w->shape[3];
+    void *ws = OP_WORKSPACE(x->device, conv2d_backward, dx != NULL, dw != NULL, N, C, H, W, O, KH, KW, ctx->stride,
+                            ctx->pad, ctx->groups);
+    DISPATCH(x->device, conv2d_backward, dx, dw, db, y->grad, x->data, w->data, N, C, H, W, O, KH, KW, ctx->stride,
+             ctx->pad, ctx->groups, ws);
 }
 
 Tensor *nx_conv2d(Tensor *x, Tensor *w, Tensor *b, int stride, int pad, int groups) {
@@ -56,8 +62,9 @@ Tensor *nx_conv2d(Tensor *x, Tensor *w, Tensor *b, int stride, int pad, int grou
 
     int OH = conv_out_size(H, KH, stride, pad), OW = conv_out_size(W, KW, stride, pad);
     Tensor *y = tensor_new4(x->device, N, O, OH, OW);
+    void *ws = OP_WORKSPACE(x->device, conv2d_forward, N, C, H, W, O, KH, KW, stride, pad, groups);
     DISPATCH(x->device, conv2d_forward, y->data, x->data, w->data, b ? b->data : NULL, N, C, H, W, O, KH, KW, stride,
-             pad, groups);
+             pad, groups, ws);
     Tensor *in[3] = {x, w, b};
     int n_in = b ? 3 : 2;
     if (tape_wants(in, n_in)) {

@@ -18,8 +18,10 @@
  *           PyTorch's ignore_index (-100) is not supported and is such an
  *           error. Logits whose row max is +-inf give NaN, as PyTorch.
  *           On CUDA the range check reads 2 ints back (one sync per call).
+ * kernels:  kernels/softmax.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/softmax.h"
 
 typedef struct {
     Tensor *stats; /* (N, 2): row max m_n, log-sum s_n */
@@ -44,7 +46,8 @@ Tensor *nx_cross_entropy(Tensor *logits, Tensor *targets) {
     Tensor *loss = tensor_new(dev, NX_F32, 0, NULL);
     Tensor *stats = tensor_newv(dev, NX_F32, 2, N, 2);
     Tensor *bad = tensor_newv(dev, NX_I32, 1, 2);
-    DISPATCH(dev, cross_entropy_forward, loss->data, stats->data, bad->idata, logits->data, targets->idata, N, C);
+    void *ws = OP_WORKSPACE(dev, cross_entropy_forward, N, C);
+    DISPATCH(dev, cross_entropy_forward, loss->data, stats->data, bad->idata, logits->data, targets->idata, N, C, ws);
     int32_t b[2];
     device_memcpy(NX_CPU, b, dev, bad->idata, sizeof b);
     if (b[0] >= 0)

@@ -18,10 +18,12 @@
  * shapes:   a (..), b (..) -> y (broadcast of a and b)
  * PyTorch:  torch.div(a, b) / a / b (true division, rounding_mode=None),
  *           with autograd's sum_to for the gradients.
- *           Kernels: kernels/binary.c (one 4-d broadcast walk with stride 0 on
+ *           The kernels: one 4-d broadcast walk with stride 0 on
  *           broadcast dims, fast paths for equal shapes and scalars).
+ * kernels:  kernels/elementwise.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 typedef struct {
     int ys[4], as[4], bs[4]; /* output and input shapes padded to 4 dims */
@@ -32,7 +34,8 @@ static void div_backward(TapeEntry *e) {
     DivCtx *c = e->ctx;
     float *da = a->requires_grad ? tensor_grad(a) : NULL;
     float *db = b->requires_grad ? tensor_grad(b) : NULL;
-    DISPATCH(y->device, div_backward, da, db, y->grad, a->data, b->data, c->ys, c->as, c->bs);
+    void *ws = OP_WORKSPACE(y->device, div_backward, c->ys, c->as, c->bs);
+    DISPATCH(y->device, div_backward, da, db, y->grad, a->data, b->data, c->ys, c->as, c->bs, ws);
 }
 
 Tensor *nx_div(Tensor *a, Tensor *b) {

@@ -12,8 +12,10 @@
  * PyTorch: torch.nn.functional.dropout(x, p, training). Its mask comes from
  *   torch's own generator, so only the distribution matches: P(keep) = 1 - p,
  *   kept values x / (1 - p), p == 1 gives zeros, eval is the identity.
+ * kernels:  kernels/dropout.{h,c,cu}, kernels/dropout_math.h, kernels/philox.h
  */
 #include "autograd/op.h"
+#include "kernels/dropout.h"
 #include "tensor/rng.h"
 
 typedef struct {

@@ -5,8 +5,10 @@
  *           dL/dx += dL/dy * y               (from the saved output y)
  * shapes:   x any -> y same
  * PyTorch:  torch.exp(x); backward grad * result.
+ * kernels:  kernels/elementwise.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 static void exp_backward(TapeEntry *e) {
     Tensor *x = e->in[0], *y = e->out;

@@ -5,8 +5,10 @@
  * shapes:   x (N, C, H, W) -> y (N, C, 1, 1)
  * PyTorch:  torch.nn.functional.adaptive_avg_pool2d(x, 1), the same as
  *           x.mean((2, 3), keepdim=True).
+ * kernels:  kernels/pool.{h,c,cu}, kernels/pool_math.h
  */
 #include "autograd/op.h"
+#include "kernels/pool.h"
 
 static void global_avgpool_backward(TapeEntry *e) {
     Tensor *x = e->in[0], *y = e->out;

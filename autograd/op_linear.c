@@ -9,8 +9,10 @@
  * shapes:   x (N, IN), w (OUT, IN), b (OUT) or NULL -> y (N, OUT)
  * PyTorch:  torch.nn.functional.linear(x, w, b), for 2-D x (nn.Linear's layout:
  *           weight (out_features, in_features)).
+ * kernels:  kernels/linear.{h,c,cu}, kernels/gemm.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/linear.h"
 
 static void linear_backward(TapeEntry *e) {
     Tensor *x = e->in[0], *w = e->in[1], *b = e->n_in > 2 ? e->in[2] : NULL, *y = e->out;
@@ -18,8 +20,9 @@ static void linear_backward(TapeEntry *e) {
     float *dw = w->requires_grad ? tensor_grad(w) : NULL;
     float *db = b && b->requires_grad ? tensor_grad(b) : NULL;
     if (!dx && !dw && !db) return;
-    DISPATCH(x->device, linear_backward, dx, dw, db, y->grad, x->data, w->data, x->shape[0], x->shape[1],
-             w->shape[0]);
+    int N = x->shape[0], IN = x->shape[1], OUT = w->shape[0];
+    void *ws = OP_WORKSPACE(x->device, linear_backward, dx != NULL, dw != NULL, N, IN, OUT);
+    DISPATCH(x->device, linear_backward, dx, dw, db, y->grad, x->data, w->data, N, IN, OUT, ws);
 }
 
 Tensor *nx_linear(Tensor *x, Tensor *w, Tensor *b) {
@@ -34,7 +37,8 @@ Tensor *nx_linear(Tensor *x, Tensor *w, Tensor *b) {
     op_same_device("linear", x, b);
 
     Tensor *y = tensor_newv(x->device, NX_F32, 2, N, OUT);
-    DISPATCH(x->device, linear_forward, y->data, x->data, w->data, b ? b->data : NULL, N, IN, OUT);
+    void *ws = OP_WORKSPACE(x->device, linear_forward, N, IN, OUT);
+    DISPATCH(x->device, linear_forward, y->data, x->data, w->data, b ? b->data : NULL, N, IN, OUT, ws);
     Tensor *in[3] = {x, w, b};
     int n_in = b ? 3 : 2;
     if (tape_wants(in, n_in)) tape_record(OP_linear, y, in, n_in, NULL, linear_backward);

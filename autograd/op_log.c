@@ -5,8 +5,10 @@
  *           dL/dx += dL/dy / x
  * shapes:   x any -> y same
  * PyTorch:  torch.log(x); backward grad / x (inf at x = 0, like torch).
+ * kernels:  kernels/elementwise.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 static void log_backward(TapeEntry *e) {
     Tensor *x = e->in[0], *y = e->out;

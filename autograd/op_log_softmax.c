@@ -12,8 +12,10 @@
  * PyTorch:  torch.log_softmax(x, dim); dim may be negative (dim + ndim); a
  *           0-dim x takes dim 0 or -1 and gives 0. Rows whose max is +-inf
  *           give NaN.
+ * kernels:  kernels/softmax.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/softmax.h"
 
 typedef struct {
     int outer, D, inner;

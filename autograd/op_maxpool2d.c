@@ -10,8 +10,10 @@
  * shapes:   x (N, C, H, W) -> y (N, C, OH, OW)
  * PyTorch:  torch.nn.functional.max_pool2d(x, k, s, p) (ceil_mode=False, dilation=1),
  *           which requires p <= k/2; the same tie rule (strict >, a NaN wins).
+ * kernels:  kernels/pool.{h,c,cu}, kernels/pool_math.h
  */
 #include "autograd/op.h"
+#include "kernels/pool.h"
 
 typedef struct {
     Tensor *idx; /* int32 (N, C, OH, OW): argmax within each input plane */

@@ -13,9 +13,11 @@
  *           with keepdim)
  * PyTorch:  torch.mean(x) (NX_ALL, no keepdim: 0-dim) or
  *           torch.mean(x, dim=<the dims in the mask>, keepdim=keepdim).
- *           Kernels: kernels/reduce.c (sum_forward/sum_backward with div = count).
+ *           The kernels: sum_forward/sum_backward with div = count.
+ * kernels:  kernels/elementwise.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 /* The reduction itself, its checks and its backward: op_reduce in op_sum.c. */
 Tensor *nx_mean(Tensor *x, unsigned dims, bool keepdim) { return op_reduce(OP_mean, x, dims, keepdim, true); }

@@ -11,8 +11,10 @@
  *           + (x[:,:,:,1:]-x[:,:,:,:-1]).abs().sum((1,2,3))
  *           + (x[:,:,1:,1:]-x[:,:,:-1,:-1]).abs().sum((1,2,3))
  *           + (x[:,:,1:,:-1]-x[:,:,:-1,1:]).abs().sum((1,2,3))
+ * kernels:  kernels/nice.{h,c,cu}, kernels/philox.h
  */
 #include "autograd/op.h"
+#include "kernels/nice.h"
 
 static void neighbor_l1_backward(TapeEntry *e) {
     Tensor *x = e->in[0];
@@ -25,7 +27,9 @@ Tensor *nx_neighbor_l1(Tensor *x) {
     OP_CHECK("neighbor_l1", x->ndim == 4 && x->dtype == NX_F32, "input %s, expected (N, C, H, W)",
              tensor_shape_str(x));
     Tensor *y = tensor_newv(x->device, NX_F32, 1, x->shape[0]);
-    DISPATCH(x->device, neighbor_l1_forward, y->data, x->data, x->shape[0], x->shape[1], x->shape[2], x->shape[3]);
+    int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+    void *ws = OP_WORKSPACE(x->device, neighbor_l1_forward, N, C, H, W);
+    DISPATCH(x->device, neighbor_l1_forward, y->data, x->data, N, C, H, W, ws);
     if (tape_wants(&x, 1)) tape_record(OP_neighbor_l1, y, &x, 1, NULL, neighbor_l1_backward);
     return y;
 }

@@ -11,8 +11,10 @@
  *           (-100) is not supported and is such an error. On CUDA the range
  *           check reads 2 ints back (one sync per call).
  *           nx_nll(nx_log_softmax(x, 1), t) equals nx_cross_entropy(x, t).
+ * kernels:  kernels/softmax.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/softmax.h"
 
 static void nll_backward(TapeEntry *e) {
     Tensor *logp = e->in[0], *targets = e->in[1], *loss = e->out;

@@ -7,8 +7,10 @@
  *           dL/dx[n][c*r*r + i*r + j][h][w] += dL/dy[n][c][h*r + i][w*r + j]
  * shapes:   x (N, C*r*r, H, W) -> y (N, C, H*r, W*r), r >= 1
  * PyTorch:  F.pixel_shuffle(x, r) (nn.PixelShuffle(r)).
+ * kernels:  kernels/resample.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/resample.h"
 
 typedef struct {
     int r;

@@ -13,8 +13,10 @@
  * shapes:   x any -> y same
  * PyTorch:  torch.pow(x, p) with p a Python float; backward is torch's
  *           pow_backward, grad * (p * x.pow(p - 1)).
+ * kernels:  kernels/elementwise.{h,c,cu}, kernels/elementwise_math.h
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 typedef struct {
     float p;

@@ -4,8 +4,10 @@
  * backward: dL/dx += dL/dy * [x > 0]      (the subgradient at x = 0 is 0)
  * shapes:   x any -> y same
  * PyTorch:  torch.relu(x); its gradient at exactly 0 is also 0.
+ * kernels:  kernels/elementwise.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 static void relu_backward(TapeEntry *e) {
     Tensor *x = e->in[0], *y = e->out;

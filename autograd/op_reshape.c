@@ -9,8 +9,10 @@
  *           nx_flatten: (N, d1, ..., dk) -> (N, d1 * ... * dk).
  * PyTorch:  torch.reshape(x, shape) / x.view(shape) on a contiguous tensor;
  *           nx_flatten is torch.flatten(x, 1) (nn.Flatten()).
+ * kernels:  kernels/elementwise.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 #include <stdio.h>
 

@@ -5,8 +5,10 @@
  *           dL/dx += a * dL/dy
  * shapes:   x any -> y same
  * PyTorch:  a * x + b with Python floats a and b.
+ * kernels:  kernels/elementwise.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 typedef struct {
     float a;

@@ -9,8 +9,10 @@
  *           grad * (1 - y) * y. Values agree to float rounding, except that
  *           for x < -88.7 torch's 1 / (1 + exp(-x)) underflows to exactly 0
  *           where this returns the subnormal exp(x) (a difference < 1.2e-38).
+ * kernels:  kernels/elementwise.{h,c,cu}, kernels/elementwise_math.h
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 static void sigmoid_backward(TapeEntry *e) {
     Tensor *x = e->in[0], *y = e->out;

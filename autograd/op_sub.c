@@ -16,10 +16,12 @@
  * shapes:   a (..), b (..) -> y (broadcast of a and b)
  * PyTorch:  torch.sub(a, b) / a - b,
  *           with autograd's sum_to for the gradients.
- *           Kernels: kernels/binary.c (one 4-d broadcast walk with stride 0 on
+ *           The kernels: one 4-d broadcast walk with stride 0 on
  *           broadcast dims, fast paths for equal shapes and scalars).
+ * kernels:  kernels/elementwise.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 typedef struct {
     int ys[4], as[4], bs[4]; /* output and input shapes padded to 4 dims */
@@ -30,7 +32,8 @@ static void sub_backward(TapeEntry *e) {
     SubCtx *c = e->ctx;
     float *da = a->requires_grad ? tensor_grad(a) : NULL;
     float *db = b->requires_grad ? tensor_grad(b) : NULL;
-    DISPATCH(y->device, sub_backward, da, db, y->grad, c->ys, c->as, c->bs);
+    void *ws = OP_WORKSPACE(y->device, sub_backward, c->ys, c->as, c->bs);
+    DISPATCH(y->device, sub_backward, da, db, y->grad, c->ys, c->as, c->bs, ws);
 }
 
 Tensor *nx_sub(Tensor *a, Tensor *b) {

@@ -12,9 +12,11 @@
  *           with keepdim)
  * PyTorch:  torch.sum(x) (NX_ALL, no keepdim: 0-dim) or
  *           torch.sum(x, dim=<the dims in the mask>, keepdim=keepdim).
- *           Kernels: kernels/reduce.c (sum_forward/sum_backward with div = 1).
+ *           The kernels: sum_forward/sum_backward with div = 1.
+ * kernels:  kernels/elementwise.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 typedef struct {
     int xs[4];     /* x's shape padded on the left with 1s to 4 dims */
@@ -51,7 +53,8 @@ Tensor *op_reduce(int op, Tensor *x, unsigned dims, bool keepdim, bool mean) {
     }
     c.div = mean ? (float)count : 1.0f;
     Tensor *y = tensor_new(x->device, NX_F32, ny, sy);
-    DISPATCH(x->device, sum_forward, y->data, x->data, c.xs, c.dims, c.div);
+    void *ws = OP_WORKSPACE(x->device, sum_forward, c.xs, c.dims);
+    DISPATCH(x->device, sum_forward, y->data, x->data, c.xs, c.dims, c.div, ws);
     if (tape_wants(&x, 1)) {
         ReduceCtx *ctx = OP_CTX(ReduceCtx);
         *ctx = c;

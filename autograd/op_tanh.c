@@ -6,8 +6,10 @@
  * shapes:   x any -> y same
  * PyTorch:  torch.tanh(x); backward is torch's tanh_backward,
  *           grad * (1 - y * y).
+ * kernels:  kernels/elementwise.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/elementwise.h"
 
 static void tanh_backward(TapeEntry *e) {
     Tensor *x = e->in[0], *y = e->out;

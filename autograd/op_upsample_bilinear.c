@@ -19,8 +19,10 @@
  *           size does not change is copied (ATen/native/UpSample.h,
  *           compute_source_index_and_lambda); the kernels follow that
  *           order, and the forward sums along W before H as PyTorch does.
+ * kernels:  kernels/resample.{h,c,cu}, kernels/resample_math.h
  */
 #include "autograd/op.h"
+#include "kernels/resample.h"
 
 typedef struct {
     bool align_corners;

@@ -10,8 +10,10 @@
  *           every f <= 40 and every power of two at any size up to 8192
  *           pixels. (For a few odd large factors, 41, 47, 55, 61, float
  *           rounding shifts PyTorch's index by one row; not reproduced.)
+ * kernels:  kernels/resample.{h,c,cu}
  */
 #include "autograd/op.h"
+#include "kernels/resample.h"
 
 typedef struct {
     int factor;

@@ -73,6 +73,11 @@ void tape_backward_from(Tensor *out, const float *grad_out_host) {
 }
 
 void tape_clear(void) { g_len = 0; }
+
+void nx_step_reset(void) {
+    tape_clear();
+    arenas_reset();
+}
 int tape_length(void) { return g_len; }
 
 void tape_print(void) {

@@ -39,6 +39,9 @@ void tape_backward(Tensor *loss);
 /* Same, with an explicit gradient for `out` (same shape). */
 void tape_backward_from(Tensor *out, const float *grad_out_host);
 void tape_clear(void);
+/* After each step: clears the tape and resets the host and step arenas
+ * (tensor/arena.c's arenas_reset). */
+void nx_step_reset(void);
 int tape_length(void);
 /* Print the ops and their output shapes: a teaching aid. */
 void tape_print(void);

@@ -115,10 +115,15 @@ static int bench_conv(int N) {
         for (int r = -g_warmup; r < g_reps; r++) {
             nx_cuda_sync();
             double t0 = now_ms();
-            conv2d_forward_cuda(y, x, w, NULL, N, c->C, c->H, c->W, c->O, c->K, c->K, c->stride, c->pad, 1);
+            void *ws = workspace_get(NX_CUDA, conv2d_forward_ws_cuda(N, c->C, c->H, c->W, c->O, c->K, c->K, c->stride,
+                                                                     c->pad, 1));
+            conv2d_forward_cuda(y, x, w, NULL, N, c->C, c->H, c->W, c->O, c->K, c->K, c->stride, c->pad, 1, ws);
             nx_cuda_sync();
             double t1 = now_ms();
-            conv2d_backward_cuda(dx, dw, NULL, dy, x, w, N, c->C, c->H, c->W, c->O, c->K, c->K, c->stride, c->pad, 1);
+            ws = workspace_get(NX_CUDA, conv2d_backward_ws_cuda(true, true, N, c->C, c->H, c->W, c->O, c->K, c->K,
+                                                                c->stride, c->pad, 1));
+            conv2d_backward_cuda(dx, dw, NULL, dy, x, w, N, c->C, c->H, c->W, c->O, c->K, c->K, c->stride, c->pad, 1,
+                                 ws);
             nx_cuda_sync();
             double t2 = now_ms();
             if (r >= 0) tf[r] = t1 - t0, tb[r] = t2 - t1;

@@ -114,7 +114,8 @@ static void bench_gemm(const GemmShape *g, int reps, bool run) {
     double *t = nx_malloc(sizeof(double) * reps);
     for (int r = -1; r < reps; r++) {
         double t0 = now_ms();
-        sgemm_cpu(g->ta, g->tb, g->M, g->N, g->K, 1.0f, A, lda, B, ldb, 0.0f, C, g->N);
+        void *ws = workspace_get(NX_CPU, sgemm_ws_cpu(g->ta, g->tb, g->M, g->N, g->K));
+        sgemm_cpu(g->ta, g->tb, g->M, g->N, g->K, 1.0f, A, lda, B, ldb, 0.0f, C, g->N, ws);
         if (r >= 0) t[r] = now_ms() - t0;
     }
     printf(" ms=%.4f\n", median(t, reps));
@@ -139,15 +140,19 @@ static void bench_conv(const BenchConv *c, int reps, bool run) {
     double *tt = nx_malloc(sizeof(double) * reps);
     for (int r = -1; r < reps; r++) {
         double t0 = now_ms();
-        conv2d_forward_cpu(y, x, w, b, c->N, c->C, c->H, c->W, c->O, c->K, c->K, c->stride, c->pad, c->groups);
+        void *ws = workspace_get(NX_CPU, conv2d_forward_ws_cpu(c->N, c->C, c->H, c->W, c->O, c->K, c->K, c->stride,
+                                                               c->pad, c->groups));
+        conv2d_forward_cpu(y, x, w, b, c->N, c->C, c->H, c->W, c->O, c->K, c->K, c->stride, c->pad, c->groups, ws);
         double t1 = now_ms();
         /* gradients are zeroed before each backward, as a training step does */
         memset(dx, 0, nx * sizeof(float));
         memset(dw, 0, nw * sizeof(float));
         memset(db, 0, c->O * sizeof(float));
         double t2 = now_ms();
+        ws = workspace_get(NX_CPU, conv2d_backward_ws_cpu(true, true, c->N, c->C, c->H, c->W, c->O, c->K, c->K,
+                                                          c->stride, c->pad, c->groups));
         conv2d_backward_cpu(dx, dw, db, dy, x, w, c->N, c->C, c->H, c->W, c->O, c->K, c->K, c->stride, c->pad,
-                            c->groups);
+                            c->groups, ws);
         double t3 = now_ms();
         if (r >= 0) {
             tf[r] = t1 - t0;

@@ -9,6 +9,7 @@
  * Other dtypes are refused. The output is written atomically, and may be
  * the input file.
  */
+#include "autograd/tape.h" /* nx_step_reset */
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "tensor/safetensors.h"

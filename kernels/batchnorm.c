@@ -1,10 +1,11 @@
 /* batchnorm.c: CPU loops of 2-D batch normalisation (math in
- * autograd/op_batchnorm2d.c). One channel at a time: its N*HW values are
+ * autograd/op_batchnorm2d.c; declared in kernels/batchnorm.h, CUDA twins in
+ * kernels/batchnorm.cu, the per-channel scalar math both share in
+ * kernels/batchnorm_math.h). One channel at a time: its N*HW values are
  * x[(b*C + c)*HW + i] for b < N, i < HW. Sums are accumulated in double,
  * as PyTorch's CPU kernel does. */
-#include "kernels/kernels.h"
-
-#include <math.h>
+#include "kernels/batchnorm.h"
+#include "kernels/batchnorm_math.h"
 
 void batchnorm2d_forward_cpu(float *y, float *save_mean, float *save_invstd, float *running_mean, float *running_var,
                              const float *x, const float *weight, const float *bias, int N, int C, int HW,
@@ -29,19 +30,18 @@ void batchnorm2d_forward_cpu(float *y, float *save_mean, float *save_invstd, flo
                 }
             }
             var = ss / (double)n;
-            if (running_mean) running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
-            if (running_var)
-                running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * ss / (double)(n - 1));
+            bn_running_update(running_mean ? running_mean + c : NULL, running_var ? running_var + c : NULL, mean, ss, n,
+                              momentum);
         } else {
             mean = running_mean[c];
             var = running_var[c];
         }
-        float invstd = (float)(1.0 / sqrt(var + eps));
+        float invstd = bn_invstd(var, eps);
         save_mean[c] = (float)mean;
         save_invstd[c] = invstd;
         /* y = (x - mean) * invstd * w + b, folded into y = x * alpha + beta */
-        float w = weight ? weight[c] : 1.0f, bb = bias ? bias[c] : 0.0f;
-        float alpha = invstd * w, beta = bb - (float)mean * alpha;
+        BnAffine af = bn_affine(mean, invstd, weight ? weight + c : NULL, bias ? bias + c : NULL);
+        const float alpha = af.alpha, beta = af.beta;
         for (int b = 0; b < N; b++) {
             const float *xc = x + ((int64_t)b * C + c) * HW;
             float *yc = y + ((int64_t)b * C + c) * HW;
@@ -71,14 +71,12 @@ void batchnorm2d_backward_cpu(float *dx, float *dweight, float *dbias, const flo
         if (dbias) dbias[c] += (float)sum_dy;
         if (!dx) continue;
         if (training) {
-            /* dx = w*invstd * (dy - mean(dy) - (x - mean) * invstd^2 * mean(dy * (x - mean))) */
-            const double mean_dy = sum_dy / (double)n, k = sum_dy_xmu * invstd * invstd / (double)n;
-            const double scale = w * invstd;
+            const BnGrad gc = bn_grad_coeffs(sum_dy, sum_dy_xmu, invstd, w, n);
             for (int b = 0; b < N; b++) {
                 const float *xc = x + ((int64_t)b * C + c) * HW;
                 const float *dyc = dy + ((int64_t)b * C + c) * HW;
                 float *dxc = dx + ((int64_t)b * C + c) * HW;
-                for (int i = 0; i < HW; i++) dxc[i] += (float)((dyc[i] - mean_dy - (xc[i] - mean) * k) * scale);
+                for (int i = 0; i < HW; i++) dxc[i] += bn_dx_train(dyc[i], xc[i], mean, gc);
             }
         } else {
             const float scale = (float)(w * invstd);

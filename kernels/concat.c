@@ -1,6 +1,6 @@
-/* concat.c: CPU loops of channel concatenation and of the reshape gradient
- * (math in autograd/op_concat.c and autograd/op_reshape.c). */
-#include "kernels/kernels.h"
+/* concat.c: CPU loops of channel concatenation (math in autograd/op_concat.c;
+ * declared in kernels/concat.h, CUDA twin kernels/concat.cu). */
+#include "kernels/concat.h"
 
 #include <string.h>
 
@@ -17,9 +17,4 @@ void concat_backward_cpu(float *dx, const float *dy, int n, int c_total, int c_o
     for (int i = 0; i < n; i++)
         for (int64_t k = 0; k < block; k++)
             dx[(int64_t)i * block + k] += dy[((int64_t)i * c_total + c_off) * inner + k];
-}
-
-void reshape_backward_cpu(float *dx, const float *dy, int64_t n) {
-#pragma omp parallel for simd if (n > 65536) schedule(static)
-    for (int64_t i = 0; i < n; i++) dx[i] += dy[i];
 }

@@ -1,8 +1,18 @@
 /* conv.c: 2-D convolution on the CPU: im2col + SGEMM, images shared between threads.
  *
+ * Read kernels/ref/conv_ref.c first: it computes the same three sums
+ * (forward, backward data, backward weight) as plain nested loops, one
+ * output element at a time, and is what this file is tested against. This
+ * one computes them as matrix products instead, so that the inner loop is
+ * the GEMM's register-blocked micro-kernel: the sums are re-associated
+ * (blocks of K, float accumulators, a per-thread dW summed at the end), so
+ * the results agree with the reference to float rounding, not bit for bit.
+ * Scratch (packed weights, tables, per-thread buffers, the GEMM's B panels)
+ * is the caller's: conv2d_<forward|backward>_ws_cpu bytes.
+ *
  * For group g (Cg = C/groups input and Og = O/groups output channels,
  * Kg = Cg*KH*KW, L = OH*OW) and a chunk of nb images side by side, with
- * col = im2col(x) (Kg, nb*L) (kernels/im2col.c gives the definition):
+ * col = im2col(x) (Kg, nb*L) (im2col_cpu at the end of this file gives the definition):
  *
  *   forward:  Y (Og, nb*L) = W_g (Og, Kg) col             (+ b)
  *   dW:       dW_g (Og, Kg) += dY (Og, nb*L) col^T
@@ -53,8 +63,8 @@
  * threaded GEMM, and its dX by col2im goes through an explicit column buffer
  * and col2im_cpu (two threads adding tiles into the same dx could collide).
  */
-#include "kernels/kernels.h"
-#include "tensor/tensor.h" /* workspace_get */
+#include "kernels/conv.h"
+#include "kernels/gemm.h"
 
 #include <omp.h>
 #include <string.h>
@@ -82,6 +92,7 @@ typedef struct {
     size_t pw;        /* floats: the packed weights of every group */
     size_t base, pos; /* ints: the im2col tables, padded to a multiple of NR */
     size_t baset, post; /* ints: the same for the channels-last copy (dW) */
+    size_t pb;        /* floats: the GEMM's B panels, one per thread of the chunks (nt > 1) or of the threaded GEMM */
     /* per thread */
     size_t xp;        /* floats: padded images of a chunk (nb, Cg, Hp, Wp), pad > 0 only (forward) */
     size_t xpt;       /* floats: the same channels last (nb, Hp, Wp, Cg) (dW) */
@@ -119,6 +130,7 @@ static ConvPlan conv_plan(const ConvShape *s, bool backward, bool want_dx, bool 
     p.base = round16((size_t)(s->Kg + NR - 1) / NR * NR);
     p.pos = round16((cols + NR - 1) / NR * NR);
     bool gemm_threaded = nt == 1 && !omp_in_parallel() && omp_get_max_threads() > 1;
+    p.pb = sgemm_pack_b_floats(nt > 1 ? nt : (omp_in_parallel() ? 1 : omp_get_max_threads()));
     if (!backward) p.xp = s->pad ? round16(padded) : 0;
     if (backward) {
         p.baset = want_dw ? p.base : 0;
@@ -436,11 +448,12 @@ typedef struct {
     const float *pw; /* packed W_g (forward) or W_g^T (dX), group g at pw + g*pw_group */
     size_t pw_group;
     const int *base, *pos, *baset, *post;
+    float *pb; /* the GEMM's B panels (ConvPlan.pb) */
 } ConvCtx;
 
 /* y[n0 .. n0+nb) = conv(x, w) + b, or += conv(x, w) when add */
 static void forward_chunk(const ConvCtx *cx, float *y, const float *x, const float *b, bool add, int n0, int nb,
-                          float *buf) {
+                          float *buf, float *pb) {
     const ConvShape *s = cx->s;
     size_t HW = (size_t)s->H * s->W;
     for (int g = 0; g < s->groups; g++) {
@@ -449,13 +462,13 @@ static void forward_chunk(const ConvCtx *cx, float *y, const float *x, const flo
         ColSrc src = {s->pad ? buf : xg, cx->base, cx->pos, s->stride};
         OutDst dst = {s, y + ((size_t)n0 * s->O + (size_t)g * s->Og) * s->L, b ? b + (size_t)g * s->Og : NULL, add};
         sgemm_packed_cpu(s->Og, nb * s->L, s->Kg, 1.0f, cx->pw + cx->pw_group * g,
-                         (SgemmB){.pack = pack_cols, .ctx = &src}, (SgemmC){.store = store_out, .ctx = &dst});
+                         (SgemmB){.pack = pack_cols, .ctx = &src}, (SgemmC){.store = store_out, .ctx = &dst}, pb);
     }
 }
 
 /* dx[n0 .. n0+nb) += ..., dw_acc = dw_beta * dw_acc + ... (either may be NULL) */
 static void backward_chunk(const ConvCtx *cx, float *dx, float *dw_acc, float dw_beta, const float *dy,
-                           const float *x, int n0, int nb, float *buf) {
+                           const float *x, int n0, int nb, float *buf, float *pb) {
     const ConvShape *s = cx->s;
     const ConvPlan *p = cx->p;
     int L = s->L, ld = nb * L;
@@ -481,13 +494,13 @@ static void backward_chunk(const ConvCtx *cx, float *dx, float *dw_acc, float dw
             ColSrc src = {xpt, cx->baset, cx->post, 1};
             sgemm_pack_a_cpu(pdy, false, s->Og, ld, dyg, lddy);
             sgemm_packed_cpu(s->Og, s->Kg, ld, 1.0f, pdy, (SgemmB){.pack = pack_cols_t, .ctx = &src},
-                             (SgemmC){.C = dw_acc + (size_t)g * s->Og * s->Kg, .ldc = s->Kg, .beta = dw_beta});
+                             (SgemmC){.C = dw_acc + (size_t)g * s->Og * s->Kg, .ldc = s->Kg, .beta = dw_beta}, pb);
         }
         if (!dx) continue;
         const float *wtg = cx->pw + cx->pw_group * g;
         if (p->col) { /* threaded GEMM: dcol stored, then col2im */
             sgemm_packed_cpu(s->Kg, ld, s->Og, 1.0f, wtg, (SgemmB){.B = dyg, .ldb = lddy},
-                             (SgemmC){.C = col, .ldc = ld, .beta = 0.0f});
+                             (SgemmC){.C = col, .ldc = ld, .beta = 0.0f}, pb);
             for (int i = 0; i < nb; i++)
                 col2im_cpu(dx + at + (size_t)i * s->C * HW, col + (size_t)i * L, s->Cg, s->H, s->W, s->KH, s->KW,
                            s->stride, s->pad, ld);
@@ -495,7 +508,7 @@ static void backward_chunk(const ConvCtx *cx, float *dx, float *dw_acc, float dw
             if (s->pad) memset(dxp, 0, sizeof(float) * (size_t)nb * s->Cg * p->Hp * p->Wp);
             ColDst dst = {s->pad ? dxp : dx + at, cx->base, cx->pos, s->stride};
             sgemm_packed_cpu(s->Kg, ld, s->Og, 1.0f, wtg, (SgemmB){.B = dyg, .ldb = lddy},
-                             (SgemmC){.store = store_col2im, .ctx = &dst, .serial_store = true});
+                             (SgemmC){.store = store_col2im, .ctx = &dst, .serial_store = true}, pb);
             if (s->pad) unpad_add(dx + at, dxp, nb, s, p);
         }
     }
@@ -520,8 +533,10 @@ static void bias_grad(float *db, const float *dy, const ConvShape *s) {
 
 /* ---- the kernels --------------------------------------------------------- */
 
-/* Workspace: shared packed weights and tables, then per-thread buffers. */
-static size_t conv_ws_floats(const ConvPlan *p) { return p->pw + 2 * (p->base + p->pos) + p->per_thread * p->nt; }
+/* Workspace: shared packed weights, tables and GEMM panels, then per-thread buffers. */
+static size_t conv_ws_floats(const ConvPlan *p) {
+    return p->pw + 2 * (p->base + p->pos) + p->pb + p->per_thread * p->nt;
+}
 
 static float *conv_setup(ConvCtx *cx, const ConvShape *s, const ConvPlan *p, const float *w, bool transpose,
                          float *ws) {
@@ -532,8 +547,9 @@ static float *conv_setup(ConvCtx *cx, const ConvShape *s, const ConvPlan *p, con
     for (int g = 0; g < s->groups && p->pw; g++) /* packed once, shared by every image and thread */
         sgemm_pack_a_cpu(pw + pw_group * g, transpose, transpose ? s->Kg : s->Og, transpose ? s->Og : s->Kg,
                          w + (size_t)g * s->Og * s->Kg, s->Kg);
-    *cx = (ConvCtx){s, p, pw, pw_group, base, pos, baset, post};
-    return (float *)(post + p->post);
+    float *pb = (float *)(post + p->post);
+    *cx = (ConvCtx){s, p, pw, pw_group, base, pos, baset, post, pb};
+    return pb + p->pb;
 }
 
 /* y = conv(x, w) + b (or y += conv(x, w) when add), ws: conv_ws_floats(p) floats */
@@ -544,20 +560,32 @@ static void forward_pass(const ConvShape *s, const ConvPlan *p, float *y, const 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(p->nt) if (p->nt > 1)
     for (int c = 0; c < p->chunks; c++) {
         int n0 = c * p->nb, nb = s->N - n0 < p->nb ? s->N - n0 : p->nb;
-        forward_chunk(&cx, y, x, b, add, n0, nb, bufs + p->per_thread * omp_get_thread_num());
+        int tid = omp_get_thread_num();
+        forward_chunk(&cx, y, x, b, add, n0, nb, bufs + p->per_thread * tid,
+                      cx.pb + (p->nt > 1 ? SGEMM_PACK_B_FLOATS * tid : 0));
     }
 }
 
+static bool is_depthwise(const ConvShape *s) { return s->groups == s->C && s->O == s->C; }
+
+size_t conv2d_forward_ws_cpu(int N, int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups) {
+    ConvShape s = conv_shape(N, C, H, W, O, KH, KW, stride, pad, groups);
+    if (N == 0 || is_depthwise(&s)) return 0;
+    ConvPlan p = conv_plan(&s, false, false, false, s.Og, s.Kg);
+    return sizeof(float) * conv_ws_floats(&p);
+}
+
 void conv2d_forward_cpu(float *y, const float *x, const float *w, const float *b, int N, int C, int H, int W, int O,
-                        int KH, int KW, int stride, int pad, int groups) {
+                        int KH, int KW, int stride, int pad, int groups, void *ws) {
     ConvShape s = conv_shape(N, C, H, W, O, KH, KW, stride, pad, groups);
     if (N == 0) return;
-    if (groups == C && O == C) {
+    if (is_depthwise(&s)) {
         depthwise_forward(y, x, w, b, &s);
         return;
     }
     ConvPlan p = conv_plan(&s, false, false, false, s.Og, s.Kg);
-    forward_pass(&s, &p, y, x, w, b, false, workspace_get(NX_CPU, sizeof(float) * conv_ws_floats(&p)));
+    NX_CHECK(ws, "conv2d_forward_cpu: no workspace (conv2d_forward_ws_cpu bytes)");
+    forward_pass(&s, &p, y, x, w, b, false, ws);
 }
 
 /* dX of a stride-1 convolution is itself a convolution (the transposed one):
@@ -576,12 +604,20 @@ static bool dx_as_conv(const ConvShape *s) {
            s->L >= 512;
 }
 
-static void backward_dx_as_conv(const ConvShape *s, float *dx, const float *dy, const float *w) {
-    ConvShape t = conv_shape(s->N, s->O, s->OH, s->OW, s->C, s->KH, s->KW, 1, s->KH - 1 - s->pad, s->groups);
-    NX_CHECK(t.OH == s->H && t.OW == s->W, "conv2d: transposed shape %dx%d, expected %dx%d", t.OH, t.OW, s->H, s->W);
-    ConvPlan p = conv_plan(&t, false, false, false, t.Og, t.Kg);
+/* The transposed convolution's shape and plan; floats of scratch: the plan's and W'. */
+static size_t dx_as_conv_plan(const ConvShape *s, ConvShape *t, ConvPlan *p) {
+    *t = conv_shape(s->N, s->O, s->OH, s->OW, s->C, s->KH, s->KW, 1, s->KH - 1 - s->pad, s->groups);
+    NX_CHECK(t->OH == s->H && t->OW == s->W, "conv2d: transposed shape %dx%d, expected %dx%d", t->OH, t->OW, s->H,
+             s->W);
+    *p = conv_plan(t, false, false, false, t->Og, t->Kg);
+    return conv_ws_floats(p) + (size_t)s->C * s->Og * s->KH * s->KW;
+}
+
+static void backward_dx_as_conv(const ConvShape *s, float *dx, const float *dy, const float *w, float *ws) {
+    ConvShape t;
+    ConvPlan p;
+    dx_as_conv_plan(s, &t, &p);
     int KK = s->KH * s->KW;
-    float *ws = workspace_get(NX_CPU, sizeof(float) * (conv_ws_floats(&p) + (size_t)s->C * s->Og * KK));
     float *wt = ws + conv_ws_floats(&p); /* W' (C, Og, KH, KW), after what forward_pass uses */
     for (int g = 0; g < s->groups; g++)
         for (int c = 0; c < s->Cg; c++)
@@ -592,12 +628,39 @@ static void backward_dx_as_conv(const ConvShape *s, float *dx, const float *dy, 
     forward_pass(&t, &p, dx, dy, wt, NULL, true, ws);
 }
 
+/* Floats of scratch of the backward pass: dX as a transposed convolution
+ * (when it is one), then the im2col + GEMM pass for what remains; the two
+ * run one after the other and share the workspace. */
+static size_t backward_ws_floats(const ConvShape *s, bool want_dx, bool want_dw) {
+    if (s->N == 0 || is_depthwise(s)) return 0;
+    size_t a = 0, b = 0;
+    if (want_dx && dx_as_conv(s)) {
+        ConvShape t;
+        ConvPlan p;
+        a = dx_as_conv_plan(s, &t, &p);
+        want_dx = false;
+    }
+    if (want_dx || want_dw) {
+        ConvPlan p = conv_plan(s, true, want_dx, want_dw, want_dx ? s->Kg : 0, s->Og);
+        b = conv_ws_floats(&p);
+    }
+    return a > b ? a : b;
+}
+
+size_t conv2d_backward_ws_cpu(bool want_dx, bool want_dw, int N, int C, int H, int W, int O, int KH, int KW, int stride,
+                              int pad, int groups) {
+    ConvShape s = conv_shape(N, C, H, W, O, KH, KW, stride, pad, groups);
+    return sizeof(float) * backward_ws_floats(&s, want_dx, want_dw);
+}
+
 void conv2d_backward_cpu(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int N,
-                         int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups) {
+                         int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups, void *ws) {
     ConvShape s = conv_shape(N, C, H, W, O, KH, KW, stride, pad, groups);
     if (N == 0) return;
     bool db_big = (int64_t)N * O * s.L > 65536;
-    if (groups == C && O == C) {
+    NX_CHECK(ws || backward_ws_floats(&s, dx != NULL, dw != NULL) == 0,
+             "conv2d_backward_cpu: no workspace (conv2d_backward_ws_cpu bytes)");
+    if (is_depthwise(&s)) {
         if (db) {
 #pragma omp parallel if (db_big)
             bias_grad(db, dy, &s);
@@ -606,7 +669,7 @@ void conv2d_backward_cpu(float *dx, float *dw, float *db, const float *dy, const
         return;
     }
     if (dx && dx_as_conv(&s)) {
-        backward_dx_as_conv(&s, dx, dy, w);
+        backward_dx_as_conv(&s, dx, dy, w, ws);
         dx = NULL; /* done */
     }
     if (!dx && !dw) {
@@ -618,7 +681,7 @@ void conv2d_backward_cpu(float *dx, float *dw, float *db, const float *dy, const
     }
     ConvPlan p = conv_plan(&s, true, dx != NULL, dw != NULL, dx ? s.Kg : 0, s.Og);
     ConvCtx cx;
-    float *bufs = conv_setup(&cx, &s, &p, w, true, workspace_get(NX_CPU, sizeof(float) * conv_ws_floats(&p)));
+    float *bufs = conv_setup(&cx, &s, &p, w, true, ws);
     int KK = KH * KW;
     unsigned char used[NX_CONV_MAX_THREADS] = {0}; /* which threads' dW' hold a sum */
 #pragma omp parallel num_threads(p.nt) if (p.nt > 1)
@@ -630,7 +693,8 @@ void conv2d_backward_cpu(float *dx, float *dw, float *db, const float *dy, const
 #pragma omp for schedule(static, 1) /* fixed image-to-thread map: the dW sums repeat exactly */
         for (int c = 0; c < p.chunks; c++) {
             int n0 = c * p.nb, nb = N - n0 < p.nb ? N - n0 : p.nb;
-            backward_chunk(&cx, dx, dw_acc, used[tid] ? 1.0f : 0.0f, dy, x, n0, nb, buf); /* the first one sets */
+            backward_chunk(&cx, dx, dw_acc, used[tid] ? 1.0f : 0.0f, dy, x, n0, nb, buf,
+                           cx.pb + (p.nt > 1 ? SGEMM_PACK_B_FLOATS * tid : 0)); /* the first one sets */
             used[tid] = 1;
         }
         /* (the loop's implicit barrier: every thread's dW' is complete) */
@@ -646,6 +710,75 @@ void conv2d_backward_cpu(float *dx, float *dw, float *db, const float *dy, const
                             if (used[t]) acc += bufs[p.per_thread * (t + 1) - p.dw + rt];
                         dw[(size_t)o * s.Kg + (size_t)c * KK + kk] += acc;
                     }
+        }
+    }
+}
+
+/* ---- im2col, col2im -------------------------------------------------------
+unfold an image into the columns a convolution multiplies by its
+ * weights, and the adjoint (col2im) that folds column gradients back.
+ *
+ *   col[(c*KH + kh)*KW + kw][oh*OW + ow] = x[c][ih][iw],
+ *       ih = oh*stride - pad + kh,  iw = ow*stride - pad + kw   (0 outside x)
+ *
+ * For one row (c, kh, kw) and one output row oh, the valid ow form one
+ * range [lo, hi): ow*stride - pad + kw in [0, W). Outside it the column is
+ * zero padding; inside it, with stride 1, the copy is contiguous.
+ */
+
+void im2col_cpu(float *col, const float *x, int C, int H, int W, int KH, int KW, int stride, int pad, int ldcol) {
+    int OH = conv_out_size(H, KH, stride, pad), OW = conv_out_size(W, KW, stride, pad);
+    int rows = C * KH * KW;
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && (int64_t)rows * OH * OW > (1 << 18))
+    for (int r = 0; r < rows; r++) {
+        int c = r / (KH * KW), kh = r / KW % KH, kw = r % KW;
+        const float *xc = x + (size_t)c * H * W;
+        float *dst = col + (size_t)r * ldcol;
+        int ow_lo, ow_hi, oh_lo, oh_hi;
+        conv_valid_range(kw, W, OW, stride, pad, &ow_lo, &ow_hi);
+        conv_valid_range(kh, H, OH, stride, pad, &oh_lo, &oh_hi);
+        memset(dst, 0, sizeof(float) * (size_t)oh_lo * OW);
+        for (int oh = oh_lo; oh < oh_hi; oh++) {
+            float *d = dst + (size_t)oh * OW;
+            /* src[i] = x[c][ih][iw] at ow = ow_lo + i */
+            const float *src = xc + (size_t)(oh * stride - pad + kh) * W + (ow_lo * stride - pad + kw);
+            int n = ow_hi - ow_lo;
+            for (int ow = 0; ow < ow_lo; ow++) d[ow] = 0;
+            if (stride == 1)
+                for (int i = 0; i < n; i++) d[ow_lo + i] = src[i];
+            else
+                for (int i = 0; i < n; i++) d[ow_lo + i] = src[(size_t)i * stride];
+            for (int ow = ow_hi; ow < OW; ow++) d[ow] = 0;
+        }
+        memset(dst + (size_t)oh_hi * OW, 0, sizeof(float) * (size_t)(OH - oh_hi) * OW);
+    }
+}
+
+void col2im_cpu(float *x, const float *col, int C, int H, int W, int KH, int KW, int stride, int pad, int ldcol) {
+    int OH = conv_out_size(H, KH, stride, pad), OW = conv_out_size(W, KW, stride, pad);
+    /* One channel per iteration: the KH*KW rows of a channel all add into
+     * the same plane, so channels are independent. */
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && (int64_t)C * KH * KW * OH * OW > (1 << 18))
+    for (int c = 0; c < C; c++) {
+        float *xc = x + (size_t)c * H * W;
+        for (int kh = 0; kh < KH; kh++) {
+            int oh_lo, oh_hi;
+            conv_valid_range(kh, H, OH, stride, pad, &oh_lo, &oh_hi);
+            for (int kw = 0; kw < KW; kw++) {
+                int ow_lo, ow_hi;
+                conv_valid_range(kw, W, OW, stride, pad, &ow_lo, &ow_hi);
+                const float *src = col + (size_t)((c * KH + kh) * KW + kw) * ldcol;
+                for (int oh = oh_lo; oh < oh_hi; oh++) {
+                    const float *s = src + (size_t)oh * OW + ow_lo;
+                    /* d[i] = x[c][ih][iw] at ow = ow_lo + i */
+                    float *d = xc + (size_t)(oh * stride - pad + kh) * W + (ow_lo * stride - pad + kw);
+                    int n = ow_hi - ow_lo;
+                    if (stride == 1)
+                        for (int i = 0; i < n; i++) d[i] += s[i];
+                    else
+                        for (int i = 0; i < n; i++) d[(size_t)i * stride] += s[i];
+                }
+            }
         }
     }
 }

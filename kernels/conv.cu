@@ -1,6 +1,6 @@
 /* conv.cu: 2-D convolution on the GPU: im2col / col2im kernels + cuBLAS
- * (kernels/conv.h; CPU version in kernels/conv.c and kernels/im2col.c,
- * whose plan this follows).
+ * (kernels/conv.h; CPU version in kernels/conv.c, whose plan this follows;
+ * the plain reference loops in kernels/ref/conv_ref.c).
  *
  * With Cg = C/groups, Og = O/groups, Kg = Cg*KH*KW, L = OH*OW, and a chunk
  * of nb images laid side by side (ld = nb*L columns):
@@ -17,7 +17,7 @@
  * with constant strides. One image (nb == 1) skips the staging: the GEMM
  * writes y (bias first, beta = 1) and reads dy in place. nb is as large as
  * the workspace cap allows (a GPU likes few large GEMMs); the columns and the
- * staging buffer come from workspace_get(NX_CUDA, ...).
+ * staging buffer are the caller's scratch (conv2d_*_ws_cuda bytes).
  *
  * col2im is a gather (each x element sums the col entries that im2col read
  * from it, in the CPU's (kh, kw) order), so no atomics. Depthwise
@@ -232,8 +232,27 @@ static int conv_chunk(const ConvShape *s) {
     return (int)nb;
 }
 
+/* Scratch of the im2col + GEMM path: columns (C*KH*KW, nb*L) and a staging
+ * buffer (O, nb*L) for one chunk of nb images; none for depthwise. */
+static size_t conv_ws_bytes(const ConvShape *s) {
+    if (s->N == 0 || (s->groups == s->C && s->O == s->C)) return 0;
+    return sizeof(float) * (size_t)(((int64_t)s->C * s->KH * s->KW + s->O) * conv_chunk(s) * s->L);
+}
+
+extern "C" size_t conv2d_forward_ws_cuda(int N, int C, int H, int W, int O, int KH, int KW, int stride, int pad,
+                                         int groups) {
+    const ConvShape s = conv_shape(N, C, H, W, O, KH, KW, stride, pad, groups);
+    return conv_ws_bytes(&s);
+}
+
+extern "C" size_t conv2d_backward_ws_cuda(bool want_dx, bool want_dw, int N, int C, int H, int W, int O, int KH, int KW,
+                                          int stride, int pad, int groups) {
+    const ConvShape s = conv_shape(N, C, H, W, O, KH, KW, stride, pad, groups);
+    return want_dx || want_dw ? conv_ws_bytes(&s) : 0;
+}
+
 extern "C" void conv2d_forward_cuda(float *y, const float *x, const float *w, const float *b, int N, int C, int H,
-                                    int W, int O, int KH, int KW, int stride, int pad, int groups) {
+                                    int W, int O, int KH, int KW, int stride, int pad, int groups, void *ws_) {
     const ConvShape s = conv_shape(N, C, H, W, O, KH, KW, stride, pad, groups);
     if (N == 0) return;
     if (groups == C && O == C) {
@@ -243,8 +262,8 @@ extern "C" void conv2d_forward_cuda(float *y, const float *x, const float *w, co
     }
     const int nb_max = conv_chunk(&s);
     const int64_t L = s.L, img = (int64_t)C * H * W, col_rows = (int64_t)C * KH * KW;
-    float *ws = (float *)workspace_get(NX_CUDA, sizeof(float) * (size_t)((col_rows + O) * nb_max * L));
-    float *col = ws, *tmp = ws + col_rows * nb_max * L;
+    NX_CHECK(ws_, "conv2d_forward_cuda: no workspace (conv2d_forward_ws_cuda bytes)");
+    float *col = (float *)ws_, *tmp = col + col_rows * nb_max * L; /* the layout of conv_ws_bytes */
     for (int n0 = 0; n0 < N; n0 += nb_max) {
         const int nb = N - n0 < nb_max ? N - n0 : nb_max;
         const int ld = (int)(nb * L);
@@ -269,7 +288,7 @@ extern "C" void conv2d_forward_cuda(float *y, const float *x, const float *w, co
 
 extern "C" void conv2d_backward_cuda(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                                      int N, int C, int H, int W, int O, int KH, int KW, int stride, int pad,
-                                     int groups) {
+                                     int groups, void *ws_) {
     const ConvShape s = conv_shape(N, C, H, W, O, KH, KW, stride, pad, groups);
     if (N == 0) return;
     if (db) {
@@ -291,8 +310,8 @@ extern "C" void conv2d_backward_cuda(float *dx, float *dw, float *db, const floa
     }
     const int nb_max = conv_chunk(&s);
     const int64_t L = s.L, img = (int64_t)C * H * W, col_rows = (int64_t)C * KH * KW;
-    float *ws = (float *)workspace_get(NX_CUDA, sizeof(float) * (size_t)((col_rows + O) * nb_max * L));
-    float *col = ws, *tmp = ws + col_rows * nb_max * L;
+    NX_CHECK(ws_, "conv2d_backward_cuda: no workspace (conv2d_backward_ws_cuda bytes)");
+    float *col = (float *)ws_, *tmp = col + col_rows * nb_max * L; /* the layout of conv_ws_bytes */
     for (int n0 = 0; n0 < N; n0 += nb_max) {
         const int nb = N - n0 < nb_max ? N - n0 : nb_max;
         const int ld = (int)(nb * L);
@@ -314,7 +333,3 @@ extern "C" void conv2d_backward_cuda(float *dx, float *dw, float *db, const floa
         }
     }
 }
-
-/* Strong symbol that kernels/cuda_link.cu references, so that linking
- * libnicex.a pulls this file in (see there). */
-extern "C" void nx_cuda_link_conv(void) {}

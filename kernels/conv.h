@@ -1,4 +1,6 @@
-/* conv.h: 2-D convolution by im2col + GEMM (math in autograd/op_conv2d.c).
+/* conv.h: 2-D convolution by im2col + GEMM (math in autograd/op_conv2d.c; CPU
+ * version kernels/conv.c, CUDA twins kernels/conv.cu, the plain reference
+ * loops they are tested against kernels/ref/conv_ref.h).
  *
  * Sizes: x (N, C, H, W), w (O, C/groups, KH, KW), b (O), y (N, O, OH, OW)
  * with OH = (H + 2 pad - KH) / stride + 1 and OW likewise (floor), zero
@@ -7,7 +9,7 @@
 #ifndef NX_KERNELS_CONV_H
 #define NX_KERNELS_CONV_H
 
-#include "kernels/kernels.h"
+#include "kernels/hd.h"
 #include "tensor/common.h" /* NX_CHECK */
 
 /* Output size of a convolution along one axis. */
@@ -54,27 +56,35 @@ static inline void conv_valid_range(int k, int in, int out, int stride, int pad,
  * so several images can sit side by side in one matrix (ldcol >= OH*OW). */
 void im2col_cpu(float *col /* (C*KH*KW, ldcol) */, const float *x /* (C, H, W) */, int C, int H, int W, int KH,
                 int KW, int stride, int pad, int ldcol);
-NX_CUDA_TWIN void im2col_cuda(float *col, const float *x, int C, int H, int W, int KH, int KW, int stride, int pad,
+void im2col_cuda(float *col, const float *x, int C, int H, int W, int KH, int KW, int stride, int pad,
                               int ldcol);
 /* The adjoint of im2col: x[c][ih][iw] += every col entry that im2col read from it. */
 void col2im_cpu(float *x /* (C, H, W), added to */, const float *col /* (C*KH*KW, ldcol) */, int C, int H, int W,
                 int KH, int KW, int stride, int pad, int ldcol);
-NX_CUDA_TWIN void col2im_cuda(float *x, const float *col, int C, int H, int W, int KH, int KW, int stride, int pad,
+void col2im_cuda(float *x, const float *col, int C, int H, int W, int KH, int KW, int stride, int pad,
                               int ldcol);
 
-/* y = conv(x, w) + b; b may be NULL. */
+/* y = conv(x, w) + b; b may be NULL. ws: scratch of conv2d_forward_ws_<cpu|cuda>
+ * bytes (asked with the same sizes, outside any parallel region, as the
+ * kernel is called). */
 void conv2d_forward_cpu(float *y /* (N, O, OH, OW) */, const float *x /* (N, C, H, W) */,
                         const float *w /* (O, C/groups, KH, KW) */, const float *b /* (O) or NULL */, int N, int C,
-                        int H, int W, int O, int KH, int KW, int stride, int pad, int groups);
-NX_CUDA_TWIN void conv2d_forward_cuda(float *y, const float *x, const float *w, const float *b, int N, int C, int H,
-                                      int W, int O, int KH, int KW, int stride, int pad, int groups);
-/* dx += dL/dx, dw += dL/dw, db += dL/db; each of the three may be NULL (not wanted). */
+                        int H, int W, int O, int KH, int KW, int stride, int pad, int groups, void *ws);
+void conv2d_forward_cuda(float *y, const float *x, const float *w, const float *b, int N, int C, int H, int W, int O,
+                         int KH, int KW, int stride, int pad, int groups, void *ws);
+size_t conv2d_forward_ws_cpu(int N, int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups);
+size_t conv2d_forward_ws_cuda(int N, int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups);
+/* dx += dL/dx, dw += dL/dw, db += dL/db; each of the three may be NULL (not
+ * wanted). ws: conv2d_backward_ws_<cpu|cuda>(dx != NULL, dw != NULL, ...) bytes. */
 void conv2d_backward_cpu(float *dx /* (N, C, H, W) or NULL */, float *dw /* (O, C/groups, KH, KW) or NULL */,
                          float *db /* (O) or NULL */, const float *dy /* (N, O, OH, OW) */,
                          const float *x /* (N, C, H, W) */, const float *w /* (O, C/groups, KH, KW) */, int N,
-                         int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups);
-NX_CUDA_TWIN void conv2d_backward_cuda(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                       const float *w, int N, int C, int H, int W, int O, int KH, int KW, int stride,
-                                       int pad, int groups);
+                         int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups, void *ws);
+void conv2d_backward_cuda(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int N,
+                          int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups, void *ws);
+size_t conv2d_backward_ws_cpu(bool want_dx, bool want_dw, int N, int C, int H, int W, int O, int KH, int KW, int stride,
+                              int pad, int groups);
+size_t conv2d_backward_ws_cuda(bool want_dx, bool want_dw, int N, int C, int H, int W, int O, int KH, int KW,
+                               int stride, int pad, int groups);
 
 #endif

@@ -35,8 +35,6 @@ void nx_cuda_profile_end(void);
 int nx_cuda_profile_get(int i, const char **name, double *ms, long *calls);
 /* Allow TF32 tensor cores in sgemm_cuda (off by default; NX_CUDA_TF32=1 also turns it on): for benches. */
 void sgemm_cuda_allow_tf32(bool on);
-/* Defined in kernels/cuda_link.cu: referencing it links every CUDA twin. */
-int nx_cuda_kernels_link(void);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,8 @@
 /* cuda_common.cuh: what every CUDA file of kernels/ shares.
  *
  *  - the C headers (kernels.h declares every CPU kernel and its CUDA twin,
- *    tensor.h the workspace), included with C linkage, so that each twin
- *    defined here is checked against its declaration;
+ *    tensor/common.h the fatal errors), included with C linkage, so that
+ *    each twin defined here is checked against its declaration;
  *  - checked launches: NX_CUDA_CHECK(call) and NX_LAUNCH_CHECK() stop with
  *    file:line and CUDA's message (the op dispatch also checks after every
  *    twin, and names the op; DEBUG_SYNC=1 synchronises there);
@@ -10,10 +10,8 @@
  *    block size; n == 0 launches nothing);
  *  - warp and block reductions (sum, max, min) used by batchnorm, softmax,
  *    the losses and the reductions;
- *  - nx_sgemm_strided_batched (defined in gemm.cu, used by conv.cu);
- *  - Philox4x32-10 as host/device code, bit for bit tensor/rng.c (the
- *    counter and key layout of curand_init(seed, 0, i)), and its uniform
- *    u * 2^-32 + 2^-33 with one rounding (curand_uniform).
+ *  - nx_sgemm_strided_batched (defined in gemm.cu, used by conv.cu).
+ * (Philox, on both devices, is kernels/philox.h.)
  *
  * Every twin runs on the default stream, as the memcpy/memset wrappers of
  * cuda_runtime.cu do, so work is ordered without explicit synchronisation.
@@ -26,7 +24,7 @@
 
 extern "C" {
 #include "kernels/kernels.h"
-#include "tensor/tensor.h"
+#include "tensor/common.h"
 }
 
 /* ---- checks ------------------------------------------------------------ */
@@ -108,41 +106,5 @@ template <typename T> __device__ __forceinline__ T nx_warp_sum(T v) { return nx_
 void nx_sgemm_strided_batched(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                               int64_t stride_a, const float *B, int ldb, int64_t stride_b, float beta, float *C,
                               int ldc, int64_t stride_c, int count);
-
-/* ---- Philox4x32-10 (tensor/rng.c, on the device) ------------------------ */
-
-struct NxPhilox4 {
-    uint32_t w[4];
-};
-
-/* Block `block` of the stream of `seed`: counter (block lo, block hi, 0, 0),
- * key (seed lo, seed hi); words 4*block .. 4*block + 3 of the stream. */
-__host__ __device__ __forceinline__ NxPhilox4 nx_philox_block(uint64_t seed, uint64_t block) {
-    uint32_t c0 = (uint32_t)block, c1 = (uint32_t)(block >> 32), c2 = 0, c3 = 0;
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-#ifdef __CUDA_ARCH__
-#pragma unroll
-#endif
-    for (int round = 0; round < 10; round++) {
-        uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
-        uint32_t hi0 = (uint32_t)(p0 >> 32), lo0 = (uint32_t)p0;
-        uint32_t hi1 = (uint32_t)(p1 >> 32), lo1 = (uint32_t)p1;
-        c0 = hi1 ^ c1 ^ k0;
-        c1 = lo1;
-        c2 = hi0 ^ c3 ^ k1;
-        c3 = lo0;
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
-    }
-    NxPhilox4 r;
-    r.w[0] = c0, r.w[1] = c1, r.w[2] = c2, r.w[3] = c3;
-    return r;
-}
-
-/* u * 2^-32 + 2^-33 in (0, 1]: the word rounded to float, then one fused
- * multiply-add, exactly philox_uniform() (and curand_uniform). */
-__device__ __forceinline__ float nx_philox_to_uniform(uint32_t word) {
-    return __fmaf_rn(__uint2float_rn(word), 2.3283064365386963e-10f, 1.1641532182693481e-10f);
-}
 
 #endif

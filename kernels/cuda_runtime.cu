@@ -19,13 +19,7 @@ static void cuda_fail(const char *what, cudaError_t e) {
         if (e_ != cudaSuccess) cuda_fail(#call, e_); \
     } while (0)
 
-/* kernels/cuda_link.cu: a strong reference that makes the linker keep every
- * CUDA twin (they are declared weak, and a weak reference alone does not
- * pull an object out of libnicex.a). */
-extern "C" int nx_cuda_kernels_link(void);
-
 extern "C" int nx_cuda_device_count(void) {
-    (void)nx_cuda_kernels_link();
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
         cudaGetLastError(); /* clear the sticky "no driver" error */

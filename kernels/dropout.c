@@ -1,25 +1,16 @@
-/* dropout.c: CPU loops of dropout (math in autograd/op_dropout.c).
+/* dropout.c: CPU loops of dropout (math in autograd/op_dropout.c; declared
+ * in kernels/dropout.h, CUDA twin in kernels/dropout.cu, the keep test both
+ * share in kernels/dropout_math.h and kernels/philox.h).
  *
  * The mask is a pure function of (seed, offset): element i is kept iff
  * u_i = philox_uniform(seed, offset + i) > p, so the backward regenerates it
  * instead of storing it, and the CUDA twin (curand_uniform on Philox4_32_10)
  * draws the same numbers. The loop walks whole Philox blocks: one
- * philox4x32_10 call yields the 4 consecutive words of block b, i.e. stream
- * numbers 4b .. 4b+3 (tensor/rng.h).
+ * nx_philox_block call yields the 4 consecutive words of block b, i.e. stream
+ * numbers 4b .. 4b+3 (kernels/philox.h).
  */
-#include "kernels/kernels.h"
-#include "tensor/rng.h"
-
-#include <math.h>
-
-/* keep[j] for stream numbers 4b + j, j < 4; the same conversion as philox_uniform. */
-static inline void keep_block(bool keep[4], uint64_t seed, uint64_t b, float p) {
-    uint32_t ctr[4] = {(uint32_t)b, (uint32_t)(b >> 32), 0, 0};
-    uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
-    uint32_t w[4];
-    philox4x32_10(w, ctr, key);
-    for (int j = 0; j < 4; j++) keep[j] = fmaf((float)w[j], 2.3283064365386963e-10f, 1.1641532182693481e-10f) > p;
-}
+#include "kernels/dropout.h"
+#include "kernels/dropout_math.h"
 
 /* out[i] (+)= keep_i ? in[i] * scale : 0 over the blocks covering [offset, offset + n). */
 static void dropout_apply(float *out, const float *in, int64_t n, float p, uint64_t seed, uint64_t offset,
@@ -29,12 +20,11 @@ static void dropout_apply(float *out, const float *in, int64_t n, float p, uint6
     const int64_t b0 = (int64_t)(offset >> 2), b1 = (int64_t)((offset + (uint64_t)n - 1) >> 2);
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (int64_t b = b0; b <= b1; b++) {
-        bool keep[4];
-        keep_block(keep, seed, (uint64_t)b, p);
+        const NxPhilox4 r = nx_philox_block(seed, (uint64_t)b);
         for (int j = 0; j < 4; j++) {
             int64_t i = 4 * b + j - (int64_t)offset; /* element index of stream number 4b + j */
             if (i < 0 || i >= n) continue;
-            float v = keep[j] ? in[i] * scale : 0.0f;
+            float v = dropout_value(r.w[j], in[i], p, scale);
             if (accumulate) out[i] += v;
             else out[i] = v;
         }

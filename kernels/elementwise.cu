@@ -1,6 +1,7 @@
 /* elementwise.cu: CUDA twins of the unary and broadcasting binary
- * elementwise kernels and of the sum/mean reductions (kernels/elementwise.h;
- * CPU loops in kernels/relu.c, unary.c, binary.c, reduce.c).
+ * elementwise kernels, of the sum/mean reductions and of the reshape
+ * gradient (kernels/elementwise.h; CPU loops in kernels/elementwise.c; the
+ * scalar math both share in kernels/elementwise_math.h).
  *
  * Unary ops: one thread per element, the CPU's float expression.
  *
@@ -26,8 +27,7 @@
  * loads of a warp are contiguous when that dim is the last one.
  */
 #include "kernels/cuda_common.cuh"
-
-#include <math.h>
+#include "kernels/elementwise_math.h"
 
 /* ---- unary ------------------------------------------------------------- */
 
@@ -65,12 +65,7 @@ UNARY_FORWARD(relu, v > 0 ? v : 0.0f)
 UNARY_BACKWARD(relu, s > 0 ? g : 0.0f)
 
 /* sigmoid, in the form that cannot overflow; dx += dy * (1 - y) * y (saved: y) */
-static __device__ __forceinline__ float sigmoid_value(float v) {
-    if (v >= 0) return 1.0f / (1.0f + expf(-v));
-    const float e = expf(v);
-    return e / (1.0f + e);
-}
-UNARY_FORWARD(sigmoid, sigmoid_value(v))
+UNARY_FORWARD(sigmoid, nx_sigmoid(v))
 UNARY_BACKWARD(sigmoid, (g * (1.0f - s) * s))
 
 /* tanh; dx += dy * (1 - y * y) (saved: y) */
@@ -79,7 +74,7 @@ UNARY_BACKWARD(tanh, (g * (1.0f - s * s)))
 
 /* abs; dx += dy * sign(x), sign(0) = 0 (saved: x) */
 UNARY_FORWARD(abs, fabsf(v))
-UNARY_BACKWARD(abs, (g * (s > 0 ? 1.0f : (s < 0 ? -1.0f : 0.0f))))
+UNARY_BACKWARD(abs, (g * nx_sign(s)))
 
 /* log; dx += dy / x (saved: x) */
 UNARY_FORWARD(log, logf(v))
@@ -89,20 +84,10 @@ UNARY_BACKWARD(log, g / s)
 UNARY_FORWARD(exp, expf(v))
 UNARY_BACKWARD(exp, (g * s))
 
-/* ---- pow: torch's CPU special cases (unary.c's pow_scalar) -------------- */
-
-static __device__ __forceinline__ float pow_scalar(float x, float p) {
-    if (p == 2.0f) return x * x;
-    if (p == 3.0f) return x * x * x;
-    if (p == -2.0f) return 1.0f / (x * x);
-    if (p == 0.5f) return sqrtf(x);
-    if (p == -0.5f) return 1.0f / sqrtf(x);
-    if (p == -1.0f) return 1.0f / x;
-    return powf(x, p);
-}
+/* ---- pow: torch's CPU special cases (nx_pow, kernels/elementwise_math.h) -- */
 
 static __global__ void pow_forward_kernel(float *__restrict__ y, const float *__restrict__ x, float p, int64_t n) {
-    NX_GRID_STRIDE(i, n) y[i] = pow_scalar(x[i], p);
+    NX_GRID_STRIDE(i, n) y[i] = nx_pow(x[i], p);
 }
 
 extern "C" void pow_forward_cuda(float *y, const float *x, float p, int64_t n) {
@@ -113,7 +98,7 @@ extern "C" void pow_forward_cuda(float *y, const float *x, float p, int64_t n) {
 
 static __global__ void pow_backward_kernel(float *__restrict__ dx, const float *__restrict__ dy,
                                            const float *__restrict__ x, float p, int64_t n) {
-    NX_GRID_STRIDE(i, n) dx[i] += dy[i] * (p * pow_scalar(x[i], p - 1.0f));
+    NX_GRID_STRIDE(i, n) dx[i] += dy[i] * (p * nx_pow(x[i], p - 1.0f));
 }
 
 extern "C" void pow_backward_cuda(float *dx, const float *dy, const float *x, float p, int64_t n) {
@@ -126,12 +111,7 @@ extern "C" void pow_backward_cuda(float *dx, const float *dy, const float *x, fl
 
 static __global__ void clamp_forward_kernel(float *__restrict__ y, const float *__restrict__ x, float lo, float hi,
                                             int64_t n) {
-    NX_GRID_STRIDE(i, n) {
-        float v = x[i];
-        v = v < lo ? lo : v; /* a NaN fails both tests and stays NaN */
-        v = v > hi ? hi : v;
-        y[i] = v;
-    }
+    NX_GRID_STRIDE(i, n) y[i] = nx_clamp(x[i], lo, hi); /* NaN stays NaN */
 }
 
 extern "C" void clamp_forward_cuda(float *y, const float *x, float lo, float hi, int64_t n) {
@@ -335,17 +315,28 @@ static __global__ void box_finish_kernel(const double *__restrict__ partial, int
 #define BOX_THREADS 256
 #define BOX_MAX_CHUNKS 64
 
-/* fin(j, sum over box j of term(i)) for every box j, laid out by size. */
-template <class Term, class Final> static void box_reduce(const Box &b, Term term, Final fin) {
+/* Blocks per box of the partial-sums layout, 0 for the one-pass layouts. */
+static int64_t box_chunks(const Box &b) {
+    if (b.nk <= 0 || b.R <= 32 || b.R <= 8192 || b.nk >= 4096) return 0;
+    int64_t chunks = (b.R + BOX_THREADS * 16 - 1) / (BOX_THREADS * 16); /* ~16 terms per thread */
+    return chunks > BOX_MAX_CHUNKS ? BOX_MAX_CHUNKS : chunks;
+}
+
+/* Scratch of box_reduce: one double per (box, chunk). */
+static size_t box_ws_bytes(const Box &b) { return sizeof(double) * (size_t)(b.nk * box_chunks(b)); }
+
+/* fin(j, sum over box j of term(i)) for every box j, laid out by size;
+ * ws: box_ws_bytes(b) bytes. */
+template <class Term, class Final> static void box_reduce(const Box &b, Term term, Final fin, void *ws) {
     if (b.nk <= 0) return;
     if (b.R <= 32) {
         box_thread_kernel<<<nx_grid(b.nk, BOX_THREADS), BOX_THREADS>>>(b, term, fin);
     } else if (b.R <= 8192 || b.nk >= 4096) {
         box_warp_kernel<<<nx_grid(b.nk * 32, BOX_THREADS), BOX_THREADS>>>(b, term, fin);
     } else {
-        int64_t chunks = (b.R + BOX_THREADS * 16 - 1) / (BOX_THREADS * 16); /* ~16 terms per thread */
-        if (chunks > BOX_MAX_CHUNKS) chunks = BOX_MAX_CHUNKS;
-        double *partial = (double *)workspace_get(NX_CUDA, sizeof(double) * (size_t)(b.nk * chunks));
+        const int64_t chunks = box_chunks(b);
+        NX_CHECK(ws, "box_reduce: no workspace (the kernel's _ws_cuda bytes)");
+        double *partial = (double *)ws;
         const int64_t blocks = b.nk * chunks;
         box_partial_kernel<<<(unsigned)(blocks < NX_MAX_GRID ? blocks : NX_MAX_GRID), BOX_THREADS>>>(partial, b, term,
                                                                                                      (int)chunks);
@@ -358,7 +349,7 @@ template <class Term, class Final> static void box_reduce(const Box &b, Term ter
 /* ---- broadcasting binary backward -------------------------------------- */
 
 /* The gradient term of one y element (at full coordinates i) for input a
- * (B = false) or b (B = true), binary.c's bin_grad_a / bin_grad_b. */
+ * (B = false) or b (B = true), elementwise.c's bin_grad_a / bin_grad_b. */
 template <int OP, bool B> struct BinGradTerm {
     const float *dy, *a, *b;
     Dims4 ys, as, bs; /* ys.st: y's contiguous strides */
@@ -380,7 +371,7 @@ struct AddInto {
 
 template <int OP, bool B>
 static void bin_backward_one(float *dt, const float *dy, const float *a, const float *b, const int ys[4],
-                             const int as[4], const int bs[4]) {
+                             const int as[4], const int bs[4], void *ws) {
     BinGradTerm<OP, B> term;
     term.dy = dy, term.a = a, term.b = b;
     term.ys = bcast_dims(ys); /* stride 0 on y's size-1 dims: their coordinate is always 0 */
@@ -388,14 +379,20 @@ static void bin_backward_one(float *dt, const float *dy, const float *a, const f
     term.bs = bcast_dims(bs);
     AddInto fin;
     fin.dt = dt;
-    box_reduce(make_box(B ? bs : as, ys), term, fin);
+    box_reduce(make_box(B ? bs : as, ys), term, fin, ws);
 }
 
 template <int OP>
 static void bin_backward(float *da, float *db, const float *dy, const float *a, const float *b, const int ys[4],
-                         const int as[4], const int bs[4]) {
-    if (da) bin_backward_one<OP, false>(da, dy, a, b, ys, as, bs);
-    if (db) bin_backward_one<OP, true>(db, dy, a, b, ys, as, bs);
+                         const int as[4], const int bs[4], void *ws) {
+    if (da) bin_backward_one<OP, false>(da, dy, a, b, ys, as, bs, ws);
+    if (db) bin_backward_one<OP, true>(db, dy, a, b, ys, as, bs, ws); /* after da's: the same scratch */
+}
+
+/* The two reductions run one after the other: the larger one's scratch. */
+static size_t bin_backward_ws(const int ys[4], const int as[4], const int bs[4]) {
+    const size_t a = box_ws_bytes(make_box(as, ys)), b = box_ws_bytes(make_box(bs, ys));
+    return a > b ? a : b;
 }
 
 /* ---- the public binary kernels ----------------------------------------- */
@@ -405,8 +402,11 @@ extern "C" void add_forward_cuda(float *y, const float *a, const float *b, const
     bin_forward<BIN_ADD>(y, a, b, ys, as, bs);
 }
 extern "C" void add_backward_cuda(float *da, float *db, const float *dy, const int ys[4], const int as[4],
-                                  const int bs[4]) {
-    bin_backward<BIN_ADD>(da, db, dy, NULL, NULL, ys, as, bs);
+                                  const int bs[4], void *ws) {
+    bin_backward<BIN_ADD>(da, db, dy, NULL, NULL, ys, as, bs, ws);
+}
+extern "C" size_t add_backward_ws_cuda(const int ys[4], const int as[4], const int bs[4]) {
+    return bin_backward_ws(ys, as, bs);
 }
 
 extern "C" void sub_forward_cuda(float *y, const float *a, const float *b, const int ys[4], const int as[4],
@@ -414,8 +414,11 @@ extern "C" void sub_forward_cuda(float *y, const float *a, const float *b, const
     bin_forward<BIN_SUB>(y, a, b, ys, as, bs);
 }
 extern "C" void sub_backward_cuda(float *da, float *db, const float *dy, const int ys[4], const int as[4],
-                                  const int bs[4]) {
-    bin_backward<BIN_SUB>(da, db, dy, NULL, NULL, ys, as, bs);
+                                  const int bs[4], void *ws) {
+    bin_backward<BIN_SUB>(da, db, dy, NULL, NULL, ys, as, bs, ws);
+}
+extern "C" size_t sub_backward_ws_cuda(const int ys[4], const int as[4], const int bs[4]) {
+    return bin_backward_ws(ys, as, bs);
 }
 
 extern "C" void mul_forward_cuda(float *y, const float *a, const float *b, const int ys[4], const int as[4],
@@ -423,8 +426,11 @@ extern "C" void mul_forward_cuda(float *y, const float *a, const float *b, const
     bin_forward<BIN_MUL>(y, a, b, ys, as, bs);
 }
 extern "C" void mul_backward_cuda(float *da, float *db, const float *dy, const float *a, const float *b,
-                                  const int ys[4], const int as[4], const int bs[4]) {
-    bin_backward<BIN_MUL>(da, db, dy, a, b, ys, as, bs);
+                                  const int ys[4], const int as[4], const int bs[4], void *ws) {
+    bin_backward<BIN_MUL>(da, db, dy, a, b, ys, as, bs, ws);
+}
+extern "C" size_t mul_backward_ws_cuda(const int ys[4], const int as[4], const int bs[4]) {
+    return bin_backward_ws(ys, as, bs);
 }
 
 extern "C" void div_forward_cuda(float *y, const float *a, const float *b, const int ys[4], const int as[4],
@@ -432,8 +438,11 @@ extern "C" void div_forward_cuda(float *y, const float *a, const float *b, const
     bin_forward<BIN_DIV>(y, a, b, ys, as, bs);
 }
 extern "C" void div_backward_cuda(float *da, float *db, const float *dy, const float *a, const float *b,
-                                  const int ys[4], const int as[4], const int bs[4]) {
-    bin_backward<BIN_DIV>(da, db, dy, a, b, ys, as, bs);
+                                  const int ys[4], const int as[4], const int bs[4], void *ws) {
+    bin_backward<BIN_DIV>(da, db, dy, a, b, ys, as, bs, ws);
+}
+extern "C" size_t div_backward_ws_cuda(const int ys[4], const int as[4], const int bs[4]) {
+    return bin_backward_ws(ys, as, bs);
 }
 
 /* ---- sum / mean -------------------------------------------------------- */
@@ -456,7 +465,13 @@ static void kept_shape(int ks[4], const int xs[4], unsigned dims) {
     for (int d = 0; d < 4; d++) ks[d] = (dims >> d) & 1u ? 1 : xs[d];
 }
 
-extern "C" void sum_forward_cuda(float *y, const float *x, const int xs[4], unsigned dims, float div) {
+extern "C" size_t sum_forward_ws_cuda(const int xs[4], unsigned dims) {
+    int ks[4];
+    kept_shape(ks, xs, dims);
+    return box_ws_bytes(make_box(ks, xs));
+}
+
+extern "C" void sum_forward_cuda(float *y, const float *x, const int xs[4], unsigned dims, float div, void *ws) {
     int ks[4];
     kept_shape(ks, xs, dims);
     ReadTerm term;
@@ -466,7 +481,7 @@ extern "C" void sum_forward_cuda(float *y, const float *x, const int xs[4], unsi
     StoreMean fin;
     fin.y = y;
     fin.div = div;
-    box_reduce(make_box(ks, xs), term, fin);
+    box_reduce(make_box(ks, xs), term, fin, ws);
 }
 
 /* dx[i] += dy[kept part of i] / div: dy read with stride 0 on reduced dims */
@@ -488,6 +503,14 @@ extern "C" void sum_backward_cuda(float *dx, const float *dy, const int xs[4], u
     NX_LAUNCH_CHECK();
 }
 
-/* Strong symbol that kernels/cuda_link.cu references, so that linking
- * libnicex.a pulls this file in (see there). */
-extern "C" void nx_cuda_link_elementwise(void) {}
+/* ---- reshape: dx += dy ------------------------------------------------- */
+
+static __global__ void reshape_backward_kernel(float *__restrict__ dx, const float *__restrict__ dy, int64_t n) {
+    NX_GRID_STRIDE(i, n) dx[i] += dy[i];
+}
+
+extern "C" void reshape_backward_cuda(float *dx, const float *dy, int64_t n) {
+    if (n <= 0) return;
+    reshape_backward_kernel<<<nx_grid(n, NX_BLOCK), NX_BLOCK>>>(dx, dy, n);
+    NX_LAUNCH_CHECK();
+}

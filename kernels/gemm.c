@@ -40,15 +40,18 @@
  * the product, so a thread that the OS sets aside for a while (other
  * programs share the cores) holds up only its own block. Called from inside
  * a parallel region (the convolution runs one image per thread) it runs on
- * the calling thread alone. Packing buffers are per thread and kept between
- * calls.
+ * the calling thread alone.
+ *
+ * Memory: the caller passes the packing buffers in (ws, sgemm_ws_cpu bytes:
+ * the packed block of A, then one (KC, NC) B panel per thread), so the GEMM
+ * allocates nothing and keeps nothing between calls; the op takes it from
+ * the CPU workspace (tensor/arena.c), which reports its size.
  */
-#include "kernels/kernels.h"
+#include "kernels/gemm.h"
 #include "tensor/common.h"
 
 #include <math.h>
 #include <omp.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Ask GCC to use full 512-bit vectors where the target has them
@@ -60,7 +63,7 @@
 #define MR SGEMM_MR
 #define NR SGEMM_NR
 #define KC SGEMM_KC
-#define NC 512 /* columns of a B panel: (KC, NC) packed is 512 KiB, in L2 */
+#define NC SGEMM_NC
 
 /* ---- the micro-kernel -------------------------------------------------- */
 
@@ -199,24 +202,37 @@ static void pack_a_range(float *pa, bool trans_a, int mc, int K, const float *A,
 
 static int n_a_slivers(int mc, int K) { return ((K + KC - 1) / KC) * ((mc + MR - 1) / MR); }
 
-/* ---- per-thread packing buffers ---------------------------------------- */
+/* ---- the workspace: packed A, then one B panel per thread ----------------- */
 
-typedef struct {
-    float *p;
-    size_t floats;
-} PackBuf;
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; } /* 64-byte alignment */
 
-static _Thread_local PackBuf tl_pack_a, tl_pack_b;
+/* Threads for a product of this size: 1 inside a parallel region or when small. */
+static int gemm_threads(int M, int N, int K) {
+    if (omp_in_parallel() || (double)M * N * K < 262144.0) return 1;
+    int nt = omp_get_max_threads();
+    return nt < 1 ? 1 : nt;
+}
 
-static float *pack_buffer(PackBuf *b, size_t floats) {
-    if (floats > b->floats) {
-        free(b->p);
-        size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
-        b->p = aligned_alloc(64, bytes);
-        NX_CHECK(b->p, "sgemm: out of memory for %zu packing bytes", bytes);
-        b->floats = floats;
-    }
-    return b->p;
+int sgemm_threads(int M, int N, int K) { return gemm_threads(M, N, K); }
+
+size_t sgemm_pack_b_floats(int threads) { return (size_t)(threads < 1 ? 1 : threads) * SGEMM_PACK_B_FLOATS; }
+
+/* Rows of A packed at a time: all of them unless the packed block would pass
+ * PACK_A_MAX floats (very large linear layers). */
+#define PACK_A_MAX (1 << 21)
+
+static int rows_per_pack(int M, int K) {
+    int mc_max = K > 0 ? PACK_A_MAX / K / MR * MR : MR;
+    if (mc_max < MR) mc_max = MR;
+    if (mc_max > round_up(M, MR)) mc_max = round_up(M, MR);
+    return mc_max;
+}
+
+size_t sgemm_ws_cpu(bool trans_a, bool trans_b, int M, int N, int K) {
+    (void)trans_a, (void)trans_b;
+    if (M <= 0 || N <= 0 || K <= 0) return 0;
+    return sizeof(float) * (round16(sgemm_packed_a_floats(rows_per_pack(M, K), K)) +
+                            sgemm_pack_b_floats(gemm_threads(M, N, K)));
 }
 
 /* ---- the driver --------------------------------------------------------- */
@@ -231,19 +247,11 @@ static void scale_c(float *C, int M, int N, int ldc, float beta) {
     }
 }
 
-/* Threads for a product of this size: 1 inside a parallel region or when small. */
-static int gemm_threads(int M, int N, int K) {
-    if (omp_in_parallel() || (double)M * N * K < 262144.0) return 1;
-    int nt = omp_get_max_threads();
-    return nt < 1 ? 1 : nt;
-}
-
 /* One block of C, on the calling thread: row slivers [ir0, ir1) of the packed
  * A (all mc rows of it packed, row i0 of C first), columns [j0, j1). */
 static void gemm_block(int mc, int ir0, int ir1, int j0, int j1, int K, float alpha, const float *pa, int i0,
-                       const SgemmB *B, const SgemmC *C) {
+                       const SgemmB *B, const SgemmC *C, float *pb /* (KC, NC): this thread's B panel */) {
     int mp = (mc + MR - 1) / MR * MR;
-    float *pb = pack_buffer(&tl_pack_b, (size_t)KC * NC);
     for (int jc = j0; jc < j1; jc += NC) {
         int nc = j1 - jc < NC ? j1 - jc : NC;
         int n_jr = (nc + NR - 1) / NR;
@@ -283,9 +291,9 @@ static void gemm_block(int mc, int ir0, int ir1, int j0, int j1, int K, float al
  * that the threads take as they finish the previous one (no barrier: a
  * thread held up by other work on its core only delays its own block). */
 static void gemm_packed_rows(int nt, int mc, int N, int K, float alpha, const float *pa, int i0, const SgemmB *B,
-                             const SgemmC *C) {
+                             const SgemmC *C, float *pb /* nt B panels */) {
     int n_ir = (mc + MR - 1) / MR;
-    if (nt == 1) return gemm_block(mc, 0, n_ir, 0, N, K, alpha, pa, i0, B, C);
+    if (nt == 1) return gemm_block(mc, 0, n_ir, 0, N, K, alpha, pa, i0, B, C, pb);
     /* at least two blocks per thread: column blocks of NC or narrower, then row blocks */
     int nc = NC, col_blocks = (N + NC - 1) / NC;
     if (col_blocks < 2 * nt) {
@@ -300,7 +308,8 @@ static void gemm_packed_rows(int nt, int mc, int N, int K, float alpha, const fl
         int rb = bi / col_blocks, cb = bi % col_blocks;
         int ir0 = (int)((int64_t)n_ir * rb / row_blocks), ir1 = (int)((int64_t)n_ir * (rb + 1) / row_blocks);
         int j1 = (cb + 1) * nc < N ? (cb + 1) * nc : N;
-        gemm_block(mc, ir0, ir1, cb * nc, j1, K, alpha, pa, i0, B, C);
+        gemm_block(mc, ir0, ir1, cb * nc, j1, K, alpha, pa, i0, B, C,
+                   pb + (size_t)omp_get_thread_num() * SGEMM_PACK_B_FLOATS);
     }
 }
 
@@ -310,7 +319,7 @@ void sgemm_pack_a_cpu(float *pa, bool trans_a, int M, int K, const float *A, int
     for (int s = 0; s < n; s++) pack_a_range(pa, trans_a, M, K, A, lda, 0, s, s + 1);
 }
 
-void sgemm_packed_cpu(int M, int N, int K, float alpha, const float *pa, SgemmB B, SgemmC C) {
+void sgemm_packed_cpu(int M, int N, int K, float alpha, const float *pa, SgemmB B, SgemmC C, float *pb) {
     if (M <= 0 || N <= 0) return;
     NX_CHECK(K > 0 || !C.store, "sgemm_packed: K = 0 with a store function");
     if (K == 0 || alpha == 0.0f) {
@@ -318,31 +327,26 @@ void sgemm_packed_cpu(int M, int N, int K, float alpha, const float *pa, SgemmB 
         return;
     }
     int nt = C.store && C.serial_store ? 1 : gemm_threads(M, N, K);
-    gemm_packed_rows(nt, M, N, K, alpha, pa, 0, &B, &C);
+    gemm_packed_rows(nt, M, N, K, alpha, pa, 0, &B, &C, pb);
 }
 
-/* Rows of A packed at a time: all of them unless the packed block would pass
- * PACK_A_MAX floats (very large linear layers). */
-#define PACK_A_MAX (1 << 21)
-
 void sgemm_cpu(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
-               int ldb, float beta, float *C, int ldc) {
+               int ldb, float beta, float *C, int ldc, void *ws) {
     NX_CHECK(M >= 0 && N >= 0 && K >= 0, "sgemm: negative size M=%d N=%d K=%d", M, N, K);
     if (M == 0 || N == 0) return;
     if (K == 0 || alpha == 0.0f) {
         if (beta != 1.0f) scale_c(C, M, N, ldc, beta);
         return;
     }
-    int mc_max = PACK_A_MAX / K / MR * MR;
-    if (mc_max < MR) mc_max = MR;
-    if (mc_max > round_up(M, MR)) mc_max = round_up(M, MR);
+    int mc_max = rows_per_pack(M, K);
     int nt = gemm_threads(M, N, K);
-    float *pa = pack_buffer(&tl_pack_a, sgemm_packed_a_floats(mc_max, K));
+    NX_CHECK(ws, "sgemm_cpu: no workspace (sgemm_ws_cpu bytes)");
+    float *pa = ws, *pb = pa + round16(sgemm_packed_a_floats(mc_max, K)); /* the layout of sgemm_ws_cpu */
     SgemmB b = {.B = B, .ldb = ldb, .trans_b = trans_b};
     SgemmC c = {.C = C, .ldc = ldc, .beta = beta};
     for (int ic = 0; ic < M; ic += mc_max) {
         int mc = M - ic < mc_max ? M - ic : mc_max;
         sgemm_pack_a_cpu(pa, trans_a, mc, K, trans_a ? A + ic : A + (size_t)ic * lda, lda);
-        gemm_packed_rows(nt, mc, N, K, alpha, pa, ic, &b, &c);
+        gemm_packed_rows(nt, mc, N, K, alpha, pa, ic, &b, &c, pb);
     }
 }

@@ -1,5 +1,5 @@
-/* gemm.cu: SGEMM on the GPU through cuBLAS, and the linear layer built on
- * it (kernels/gemm.h; CPU versions in kernels/gemm.c and kernels/linear.c).
+/* gemm.cu: SGEMM on the GPU through cuBLAS (kernels/gemm.h; the CPU version
+ * in kernels/gemm.c, the plain reference loop in kernels/ref/gemm_ref.c).
  *
  * Row major over a column-major library. cuBLAS reads a row-major (R, C)
  * matrix with row stride ld as the column-major (C, R) matrix with leading
@@ -73,7 +73,8 @@ static __global__ void scale_c_kernel(float *C, int M, int N, int ldc, float bet
 /* ---- sgemm ------------------------------------------------------------- */
 
 extern "C" void sgemm_cuda(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
-                           const float *B, int ldb, float beta, float *C, int ldc) {
+                           const float *B, int ldb, float beta, float *C, int ldc, void *ws) {
+    (void)ws; /* cuBLAS keeps its own workspace */
     NX_CHECK(M >= 0 && N >= 0 && K >= 0, "sgemm: negative size M=%d N=%d K=%d", M, N, K);
     if (M == 0 || N == 0) return;
     if (K == 0 || alpha == 0.0f) {
@@ -96,64 +97,15 @@ void nx_sgemm_strided_batched(bool trans_a, bool trans_b, int M, int N, int K, f
              count);
     if (M == 0 || N == 0 || count == 0) return;
     if (count == 1) {
-        sgemm_cuda(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        sgemm_cuda(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
         return;
     }
     if (K == 0 || alpha == 0.0f) {
         for (int i = 0; i < count; i++)
-            sgemm_cuda(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C + (int64_t)i * stride_c, ldc);
+            sgemm_cuda(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C + (int64_t)i * stride_c, ldc, NULL);
         return;
     }
     NX_CUBLAS_CHECK(cublasSgemmStridedBatched(nx_cublas_handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
                                               trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, B, ldb, stride_b, A,
                                               lda, stride_a, &beta, C, ldc, stride_c, count));
 }
-
-/* ---- linear ------------------------------------------------------------ */
-
-/* y[n, o] = b[o]: the bias, before the GEMM adds x w^T (beta = 1), as linear.c */
-static __global__ void fill_rows_kernel(float *__restrict__ y, const float *__restrict__ b, int N, int OUT) {
-    NX_GRID_STRIDE(t, (int64_t)N * OUT) y[t] = b[t % OUT];
-}
-
-extern "C" void linear_forward_cuda(float *y, const float *x, const float *w, const float *b, int N, int IN, int OUT) {
-    if (b && (int64_t)N * OUT > 0) {
-        fill_rows_kernel<<<nx_grid((int64_t)N * OUT, NX_BLOCK), NX_BLOCK>>>(y, b, N, OUT);
-        NX_LAUNCH_CHECK();
-    }
-    sgemm_cuda(false, true, N, OUT, IN, 1.0f, x, IN, w, IN, b ? 1.0f : 0.0f, y, OUT);
-}
-
-/* db[o] += sum_n dy[n, o]. Block (32, 8): 32 neighbouring columns (coalesced
- * rows), 8 row slices per column combined in shared memory. Float
- * accumulation, as linear.c. */
-#define COLSUM_X 32
-#define COLSUM_Y 8
-static __global__ void column_sum_kernel(float *__restrict__ db, const float *__restrict__ dy, int N, int OUT) {
-    __shared__ float part[COLSUM_Y][COLSUM_X];
-    const int o = blockIdx.x * COLSUM_X + threadIdx.x;
-    float acc = 0;
-    if (o < OUT)
-        for (int n = threadIdx.y; n < N; n += COLSUM_Y) acc += dy[(int64_t)n * OUT + o];
-    part[threadIdx.y][threadIdx.x] = acc;
-    __syncthreads();
-    if (threadIdx.y == 0 && o < OUT) {
-        float s = 0;
-        for (int k = 0; k < COLSUM_Y; k++) s += part[k][threadIdx.x];
-        db[o] += s;
-    }
-}
-
-extern "C" void linear_backward_cuda(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                                     int N, int IN, int OUT) {
-    if (dx) sgemm_cuda(false, false, N, IN, OUT, 1.0f, dy, OUT, w, IN, 1.0f, dx, IN);
-    if (dw) sgemm_cuda(true, false, OUT, IN, N, 1.0f, dy, OUT, x, IN, 1.0f, dw, IN);
-    if (db && OUT > 0) {
-        column_sum_kernel<<<(OUT + COLSUM_X - 1) / COLSUM_X, dim3(COLSUM_X, COLSUM_Y)>>>(db, dy, N, OUT);
-        NX_LAUNCH_CHECK();
-    }
-}
-
-/* Strong symbol that kernels/cuda_link.cu references, so that linking
- * libnicex.a pulls this file in (see there). */
-extern "C" void nx_cuda_link_gemm(void) {}

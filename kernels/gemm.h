@@ -15,12 +15,22 @@
 #ifndef NX_KERNELS_GEMM_H
 #define NX_KERNELS_GEMM_H
 
-#include "kernels/kernels.h"
+#include "kernels/hd.h"
 
+/* ws: scratch of sgemm_ws_<cpu|cuda>(...) bytes (the CPU's packing buffers;
+ * the CUDA twin needs none, cuBLAS keeps its own). The query must be asked
+ * in the same place as the call (inside or outside a parallel region): it
+ * counts the threads the product will use. */
 void sgemm_cpu(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A /* op(A) (M, K) */,
-               int lda, const float *B /* op(B) (K, N) */, int ldb, float beta, float *C /* (M, N) */, int ldc);
-NX_CUDA_TWIN void sgemm_cuda(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
-                             const float *B, int ldb, float beta, float *C, int ldc);
+               int lda, const float *B /* op(B) (K, N) */, int ldb, float beta, float *C /* (M, N) */, int ldc,
+               void *ws);
+void sgemm_cuda(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                int ldb, float beta, float *C, int ldc, void *ws);
+size_t sgemm_ws_cpu(bool trans_a, bool trans_b, int M, int N, int K);
+static inline size_t sgemm_ws_cuda(bool trans_a, bool trans_b, int M, int N, int K) {
+    (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K;
+    return 0;
+}
 
 /* ---- CPU building blocks of the convolution ---------------------------
  * (no CUDA twins: the CUDA path has cuBLAS and never sees these layouts)
@@ -39,6 +49,8 @@ NX_CUDA_TWIN void sgemm_cuda(bool trans_a, bool trans_b, int M, int N, int K, fl
 #define SGEMM_MR 12
 #define SGEMM_NR 32
 #define SGEMM_KC 256 /* K slice: a B sliver has at most this many rows */
+#define SGEMM_NC 512 /* columns of a B panel: (KC, NC) packed is 512 KiB, in L2 */
+#define SGEMM_PACK_B_FLOATS ((size_t)SGEMM_KC * SGEMM_NC) /* one thread's B panel */
 typedef void (*SgemmPackB)(const void *ctx, float *dst /* (kc, SGEMM_NR) */, int p, int j, int kc, int nr);
 typedef void (*SgemmStoreC)(void *ctx, const float *tile /* (SGEMM_MR, SGEMM_NR) */, int i, int j, int mr, int nr,
                             bool first);
@@ -61,20 +73,12 @@ typedef struct {
 size_t sgemm_packed_a_floats(int M, int K);
 void sgemm_pack_a_cpu(float *pa /* packed (M, K) */, bool trans_a, int M, int K, const float *A /* op(A) (M, K) */,
                       int lda);
-/* C = alpha * A * B (+ beta * C), A packed; threaded like sgemm_cpu. */
-void sgemm_packed_cpu(int M, int N, int K, float alpha, const float *pa, SgemmB B, SgemmC C);
-
-/* ---- linear (math in autograd/op_linear.c) ---------------------------- */
-/* y = x w^T + b */
-void linear_forward_cpu(float *y /* (N, OUT) */, const float *x /* (N, IN) */, const float *w /* (OUT, IN) */,
-                        const float *b /* (OUT) or NULL */, int N, int IN, int OUT);
-NX_CUDA_TWIN void linear_forward_cuda(float *y, const float *x, const float *w, const float *b, int N, int IN,
-                                      int OUT);
-/* dx += dy w, dw += dy^T x, db += sum_n dy; each output may be NULL (not wanted). */
-void linear_backward_cpu(float *dx /* (N, IN) or NULL */, float *dw /* (OUT, IN) or NULL */,
-                         float *db /* (OUT) or NULL */, const float *dy /* (N, OUT) */, const float *x /* (N, IN) */,
-                         const float *w /* (OUT, IN) */, int N, int IN, int OUT);
-NX_CUDA_TWIN void linear_backward_cuda(float *dx, float *dw, float *db, const float *dy, const float *x,
-                                       const float *w, int N, int IN, int OUT);
+/* C = alpha * A * B (+ beta * C), A packed; threaded like sgemm_cpu. pb:
+ * one B panel (SGEMM_PACK_B_FLOATS) per thread the product uses,
+ * sgemm_pack_b_floats(sgemm_threads(M, N, K)) floats (1 thread when
+ * C.serial_store, or inside a parallel region). */
+void sgemm_packed_cpu(int M, int N, int K, float alpha, const float *pa, SgemmB B, SgemmC C, float *pb);
+int sgemm_threads(int M, int N, int K);   /* threads a product of this size uses when called here */
+size_t sgemm_pack_b_floats(int threads); /* floats of `threads` B panels */
 
 #endif

@@ -5,23 +5,31 @@
  *   dw:       dw (OUT, IN) += dy^T (OUT, N) x (N, IN)         sgemm(trans, no)
  *   db:       db (OUT)   += sum over n of dy
  */
-#include "kernels/kernels.h"
+#include "kernels/linear.h"
+#include "kernels/gemm.h"
 
-#include <omp.h>
 
-void linear_forward_cpu(float *y, const float *x, const float *w, const float *b, int N, int IN, int OUT) {
+size_t linear_forward_ws_cpu(int N, int IN, int OUT) { return sgemm_ws_cpu(false, true, N, OUT, IN); }
+
+/* the two products run one after the other: the larger one's buffers */
+size_t linear_backward_ws_cpu(bool want_dx, bool want_dw, int N, int IN, int OUT) {
+    size_t a = want_dx ? sgemm_ws_cpu(false, false, N, IN, OUT) : 0, b = want_dw ? sgemm_ws_cpu(true, false, OUT, IN, N) : 0;
+    return a > b ? a : b;
+}
+
+void linear_forward_cpu(float *y, const float *x, const float *w, const float *b, int N, int IN, int OUT, void *ws) {
     if (b) {
 #pragma omp parallel for schedule(static) if ((int64_t)N * OUT > 65536)
         for (int n = 0; n < N; n++)
             for (int o = 0; o < OUT; o++) y[(size_t)n * OUT + o] = b[o];
     }
-    sgemm_cpu(false, true, N, OUT, IN, 1.0f, x, IN, w, IN, b ? 1.0f : 0.0f, y, OUT);
+    sgemm_cpu(false, true, N, OUT, IN, 1.0f, x, IN, w, IN, b ? 1.0f : 0.0f, y, OUT, ws);
 }
 
 void linear_backward_cpu(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int N,
-                         int IN, int OUT) {
-    if (dx) sgemm_cpu(false, false, N, IN, OUT, 1.0f, dy, OUT, w, IN, 1.0f, dx, IN);
-    if (dw) sgemm_cpu(true, false, OUT, IN, N, 1.0f, dy, OUT, x, IN, 1.0f, dw, IN);
+                         int IN, int OUT, void *ws) {
+    if (dx) sgemm_cpu(false, false, N, IN, OUT, 1.0f, dy, OUT, w, IN, 1.0f, dx, IN, ws);
+    if (dw) sgemm_cpu(true, false, OUT, IN, N, 1.0f, dy, OUT, x, IN, 1.0f, dw, IN, ws);
     if (db) {
 #pragma omp parallel for schedule(static) if ((int64_t)N * OUT > 65536)
         for (int o = 0; o < OUT; o++) {

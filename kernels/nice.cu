@@ -1,8 +1,8 @@
-/* nice.cu: CUDA twins of the NICE kernels (kernels/nice_kernels.h; CPU loops
- * in kernels/nice_kernels.c).
+/* nice.cu: CUDA twins of the NICE kernels (kernels/nice.h; CPU loops in
+ * kernels/nice.c).
  *
  *  - neighbor_l1 forward: out[n] sums 4 * C*H*W terms; a grid of
- *    (chunks, N) blocks forms partial sums in double (workspace), and a
+ *    (chunks, N) blocks forms partial sums in double (the caller's scratch), and a
  *    second kernel adds each sample's partials in a fixed order
  *    (deterministic, no atomics).
  *  - neighbor_l1 backward: a gather; each pixel adds the signs of the pairs
@@ -18,6 +18,7 @@
  *    may differ by an ulp. tests/suite_cuda.c prints the exact-match count.
  */
 #include "kernels/cuda_common.cuh"
+#include "kernels/philox.h"
 
 /* The 4 neighbour offsets (dm, dk): up, left, up-left, up-right (NICE eq. 9). */
 static __device__ __forceinline__ int nb_dm(int d) { return d == 1 ? 0 : -1; }
@@ -65,14 +66,25 @@ static __global__ void neighbor_l1_finish_kernel(float *__restrict__ out, const 
     }
 }
 
-extern "C" void neighbor_l1_forward_cuda(float *out, const float *x, int N, int C, int H, int W) {
-    if (N <= 0) return;
+/* Blocks per sample of the partial sums. */
+static int64_t neighbor_l1_chunks(int C, int H, int W) {
     const int64_t per_sample = (int64_t)C * H * W;
     int64_t chunks = (per_sample + NB_THREADS * 8 - 1) / (NB_THREADS * 8); /* ~8 pixels per thread */
     if (chunks < 1) chunks = 1;
     if (chunks > NB_MAX_CHUNKS) chunks = NB_MAX_CHUNKS;
+    return chunks;
+}
+
+extern "C" size_t neighbor_l1_forward_ws_cuda(int N, int C, int H, int W) {
+    return N > 0 ? (size_t)N * (size_t)neighbor_l1_chunks(C, H, W) * sizeof(double) : 0;
+}
+
+extern "C" void neighbor_l1_forward_cuda(float *out, const float *x, int N, int C, int H, int W, void *ws) {
+    if (N <= 0) return;
+    const int64_t chunks = neighbor_l1_chunks(C, H, W);
     NX_CHECK(N <= 65535, "neighbor_l1_forward_cuda: N = %d > 65535 samples", N);
-    double *partial = (double *)workspace_get(NX_CUDA, (size_t)N * (size_t)chunks * sizeof(double));
+    NX_CHECK(ws, "neighbor_l1_forward_cuda: no workspace (neighbor_l1_forward_ws_cuda bytes)");
+    double *partial = (double *)ws; /* (N, chunks) */
     neighbor_l1_partial_kernel<<<dim3((unsigned)chunks, (unsigned)N), NB_THREADS>>>(partial, x, C, H, W);
     NX_LAUNCH_CHECK();
     neighbor_l1_finish_kernel<<<nx_grid(N, NX_BLOCK), NX_BLOCK>>>(out, partial, N, (int)chunks);
@@ -137,7 +149,3 @@ extern "C" void logistic_noise_cuda(float *out, int64_t n, uint64_t seed, uint64
     logistic_noise_kernel<<<nx_grid(n_blocks, NX_BLOCK), NX_BLOCK>>>(out, n, seed, offset, eps, b0, n_blocks);
     NX_LAUNCH_CHECK();
 }
-
-/* Strong symbol that kernels/cuda_link.cu references, so that linking
- * libnicex.a pulls this file in (see there). */
-extern "C" void nx_cuda_link_nice(void) {}

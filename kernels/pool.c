@@ -1,14 +1,11 @@
 /* pool.c: CPU loops of max, average and global average pooling (math in
- * autograd/op_maxpool2d.c, op_avgpool2d.c, op_global_avgpool.c). Each of the
+ * autograd/op_maxpool2d.c, op_avgpool2d.c, op_global_avgpool.c; declared in
+ * kernels/pool.h, CUDA twins in kernels/pool.cu, the window arithmetic both
+ * share in kernels/pool_math.h). Each of the
  * P = N*C planes is independent, so the loops run in parallel over planes
  * and the backward scatters never race. */
-#include "kernels/kernels.h"
-
-#include <math.h>
-
-/* Window of output (oh, ow): rows [h0, h1), cols [w0, w1), clipped to the image. */
-static inline int imax(int a, int b) { return a > b ? a : b; }
-static inline int imin(int a, int b) { return a < b ? a : b; }
+#include "kernels/pool.h"
+#include "kernels/pool_math.h"
 
 void maxpool2d_forward_cpu(float *y, int32_t *idx, const float *x, int P, int H, int W, int OH, int OW, int k,
                            int stride, int pad) {
@@ -18,19 +15,9 @@ void maxpool2d_forward_cpu(float *y, int32_t *idx, const float *x, int P, int H,
         float *yp = y + (int64_t)p * OH * OW;
         int32_t *ip = idx ? idx + (int64_t)p * OH * OW : NULL;
         for (int oh = 0; oh < OH; oh++) {
-            int h0 = imax(oh * stride - pad, 0), h1 = imin(oh * stride - pad + k, H);
             for (int ow = 0; ow < OW; ow++) {
-                int w0 = imax(ow * stride - pad, 0), w1 = imin(ow * stride - pad + k, W);
-                float best = -INFINITY;
-                int32_t arg = h0 * W + w0; /* PyTorch's start value when all are -inf */
-                for (int ih = h0; ih < h1; ih++)
-                    for (int iw = w0; iw < w1; iw++) {
-                        float v = xp[ih * W + iw];
-                        if (v > best || isnan(v)) { /* strict: the first maximum wins ties; a NaN wins */
-                            best = v;
-                            arg = ih * W + iw;
-                        }
-                    }
+                int32_t arg;
+                float best = pool_window_max(xp, W, pool_window(oh, ow, H, W, k, stride, pad), &arg);
                 yp[oh * OW + ow] = best;
                 if (ip) ip[oh * OW + ow] = arg;
             }
@@ -48,15 +35,6 @@ void maxpool2d_backward_cpu(float *dx, const float *dy, const int32_t *idx, int 
     }
 }
 
-/* count_include_pad=True: the divisor counts padded cells, but a window is
- * clipped at H + pad (W + pad) first, as PyTorch does (in floor mode no window
- * reaches past that, so the divisor is k*k). */
-static inline int avg_divisor(int oh, int ow, int H, int W, int k, int stride, int pad) {
-    int h0 = oh * stride - pad, w0 = ow * stride - pad;
-    int h1 = imin(h0 + k, H + pad), w1 = imin(w0 + k, W + pad);
-    return (h1 - h0) * (w1 - w0);
-}
-
 void avgpool2d_forward_cpu(float *y, const float *x, int P, int H, int W, int OH, int OW, int k, int stride,
                            int pad) {
 #pragma omp parallel for schedule(static) if ((int64_t)P * OH * OW * k * k > 65536)
@@ -64,12 +42,8 @@ void avgpool2d_forward_cpu(float *y, const float *x, int P, int H, int W, int OH
         const float *xp = x + (int64_t)p * H * W;
         float *yp = y + (int64_t)p * OH * OW;
         for (int oh = 0; oh < OH; oh++) {
-            int h0 = imax(oh * stride - pad, 0), h1 = imin(oh * stride - pad + k, H);
             for (int ow = 0; ow < OW; ow++) {
-                int w0 = imax(ow * stride - pad, 0), w1 = imin(ow * stride - pad + k, W);
-                float s = 0;
-                for (int ih = h0; ih < h1; ih++)
-                    for (int iw = w0; iw < w1; iw++) s += xp[ih * W + iw];
+                float s = pool_window_sum(xp, W, pool_window(oh, ow, H, W, k, stride, pad));
                 yp[oh * OW + ow] = s / (float)avg_divisor(oh, ow, H, W, k, stride, pad);
             }
         }
@@ -83,9 +57,9 @@ void avgpool2d_backward_cpu(float *dx, const float *dy, int P, int H, int W, int
         float *dxp = dx + (int64_t)p * H * W;
         const float *dyp = dy + (int64_t)p * OH * OW;
         for (int oh = 0; oh < OH; oh++) {
-            int h0 = imax(oh * stride - pad, 0), h1 = imin(oh * stride - pad + k, H);
             for (int ow = 0; ow < OW; ow++) {
-                int w0 = imax(ow * stride - pad, 0), w1 = imin(ow * stride - pad + k, W);
+                PoolWindow win = pool_window(oh, ow, H, W, k, stride, pad);
+                const int h0 = win.h0, h1 = win.h1, w0 = win.w0, w1 = win.w1;
                 float g = dyp[oh * OW + ow] / (float)avg_divisor(oh, ow, H, W, k, stride, pad);
                 for (int ih = h0; ih < h1; ih++)
                     for (int iw = w0; iw < w1; iw++) dxp[ih * W + iw] += g;

@@ -1,7 +1,10 @@
 /* resample.c: CPU loops of nearest and bilinear upsampling and pixel shuffle
  * (math in autograd/op_upsample_nearest.c, op_upsample_bilinear.c,
- * op_pixel_shuffle.c). */
-#include "kernels/kernels.h"
+ * op_pixel_shuffle.c; declared in kernels/resample.h, CUDA twins in
+ * kernels/resample.cu, the bilinear index and weights shared with them in
+ * kernels/resample_math.h). */
+#include "kernels/resample.h"
+#include "kernels/resample_math.h"
 
 /* ---- nearest ---------------------------------------------------------- */
 
@@ -33,41 +36,6 @@ void upsample_nearest_backward_cpu(float *dx, const float *dy, int64_t planes, i
 }
 
 /* ---- bilinear --------------------------------------------------------- */
-
-/* The two source taps of one output index along one axis, and their weights
- * (l0 for i0, l1 for i1). */
-typedef struct {
-    int i0, i1;
-    float l0, l1;
-} LinearTap;
-
-/* PyTorch's area_pixel_compute_scale, in float as PyTorch does for fp32. */
-static inline float bilinear_scale(int in, int out, bool align_corners) {
-    if (align_corners) return out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
-    return (float)in / (float)out;
-}
-
-/* PyTorch's compute_source_index_and_lambda (ATen/native/UpSample.h): the
- * source coordinate is computed in double from the float scale, clamped
- * below at 0; i0 = floor(src), i1 = i0 + 1 except at the last row/column
- * (where both taps are the same pixel); lambda1 = src - i0 rounded to float. */
-static inline LinearTap bilinear_tap(float scale, int dst, int in, int out, bool align_corners) {
-    LinearTap t;
-    if (in == out) { /* identity along this axis */
-        t.i0 = t.i1 = dst;
-        t.l0 = 1.0f;
-        t.l1 = 0.0f;
-        return t;
-    }
-    double src = align_corners ? (double)scale * dst : (double)scale * (dst + 0.5) - 0.5;
-    if (src < 0) src = 0;
-    t.i0 = (int)src;
-    if (t.i0 > in - 1) t.i0 = in - 1; /* guard against rounding past the last pixel */
-    t.i1 = t.i0 + (t.i0 < in - 1 ? 1 : 0);
-    t.l1 = (float)(src - t.i0);
-    t.l0 = 1.0f - t.l1;
-    return t;
-}
 
 void upsample_bilinear_forward_cpu(float *y, const float *x, int64_t planes, int h, int w, int oh, int ow,
                                    bool align_corners) {

@@ -1,14 +1,16 @@
-/* resample.cu: CUDA twins of nearest and bilinear upsampling, pixel shuffle,
- * channel concatenation and the reshape gradient (kernels/resample.h; CPU
- * loops in kernels/resample.c and kernels/concat.c).
+/* resample.cu: CUDA twins of nearest and bilinear upsampling and pixel
+ * shuffle (kernels/resample.h; CPU loops in kernels/resample.c; the
+ * bilinear index and weight rules shared with them in
+ * kernels/resample_math.h).
  *
  * One thread per element of the tensor written. The backward passes are
  * gathers where each gradient element has a simple set of sources (nearest:
- * its f x f block, summed in the CPU's row-major order; pixel shuffle and
- * concat: a permutation / a slice), and a scatter with atomicAdd for the
- * bilinear backward, whose 2 x 2 taps overlap between outputs.
+ * its f x f block, summed in the CPU's row-major order; pixel shuffle: a
+ * permutation), and a scatter with atomicAdd for the bilinear backward,
+ * whose 2 x 2 taps overlap between outputs.
  */
 #include "kernels/cuda_common.cuh"
+#include "kernels/resample_math.h"
 
 /* ---- nearest ----------------------------------------------------------- */
 
@@ -52,40 +54,6 @@ extern "C" void upsample_nearest_backward_cuda(float *dx, const float *dy, int64
 }
 
 /* ---- bilinear ---------------------------------------------------------- */
-
-struct LinearTap {
-    int i0, i1;
-    float l0, l1;
-};
-
-/* PyTorch's area_pixel_compute_scale, in float (resample.c). Host code: the
- * scale is computed once per call and passed to the kernels. */
-static float bilinear_scale(int in, int out, bool align_corners) {
-    if (align_corners) return out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
-    return (float)in / (float)out;
-}
-
-/* compute_source_index_and_lambda, as resample.c's bilinear_tap. The source
- * coordinate is formed with explicit double roundings (no fused
- * multiply-add), so that floor() sees the CPU's value. */
-static __device__ __forceinline__ LinearTap bilinear_tap(float scale, int dst, int in, int out, bool align_corners) {
-    LinearTap t;
-    if (in == out) { /* identity along this axis */
-        t.i0 = t.i1 = dst;
-        t.l0 = 1.0f;
-        t.l1 = 0.0f;
-        return t;
-    }
-    double src = align_corners ? __dmul_rn((double)scale, (double)dst)
-                               : __dadd_rn(__dmul_rn((double)scale, (double)dst + 0.5), -0.5);
-    if (src < 0) src = 0;
-    t.i0 = (int)src;
-    if (t.i0 > in - 1) t.i0 = in - 1; /* guard against rounding past the last pixel */
-    t.i1 = t.i0 + (t.i0 < in - 1 ? 1 : 0);
-    t.l1 = (float)(src - t.i0);
-    t.l0 = 1.0f - t.l1;
-    return t;
-}
 
 static __global__ void upsample_bilinear_forward_kernel(float *__restrict__ y, const float *__restrict__ x,
                                                         int64_t planes, int h, int w, int oh, int ow, float sh,
@@ -178,53 +146,3 @@ extern "C" void pixel_shuffle_backward_cuda(float *dx, const float *dy, int n, i
     pixel_shuffle_backward_kernel<<<nx_grid(total, NX_BLOCK), NX_BLOCK>>>(dx, dy, total, c, h, w, r);
     NX_LAUNCH_CHECK();
 }
-
-/* ---- concat along dim 1 ------------------------------------------------ */
-
-/* Element t of x (N, c_in, inner) sits at y[i][c_off + ...]: sample i = t / block, k = t % block. */
-static __global__ void concat_forward_kernel(float *__restrict__ y, const float *__restrict__ x, int64_t total,
-                                             int c_total, int c_off, int64_t block, int64_t inner) {
-    NX_GRID_STRIDE(t, total) {
-        const int64_t i = t / block, k = t - i * block;
-        y[(i * c_total + c_off) * inner + k] = x[t];
-    }
-}
-
-extern "C" void concat_forward_cuda(float *y, const float *x, int n, int c_total, int c_off, int c_in, int64_t inner) {
-    const int64_t block = (int64_t)c_in * inner, total = (int64_t)n * block;
-    if (total <= 0) return;
-    concat_forward_kernel<<<nx_grid(total, NX_BLOCK), NX_BLOCK>>>(y, x, total, c_total, c_off, block, inner);
-    NX_LAUNCH_CHECK();
-}
-
-static __global__ void concat_backward_kernel(float *__restrict__ dx, const float *__restrict__ dy, int64_t total,
-                                              int c_total, int c_off, int64_t block, int64_t inner) {
-    NX_GRID_STRIDE(t, total) {
-        const int64_t i = t / block, k = t - i * block;
-        dx[t] += dy[(i * c_total + c_off) * inner + k];
-    }
-}
-
-extern "C" void concat_backward_cuda(float *dx, const float *dy, int n, int c_total, int c_off, int c_in,
-                                     int64_t inner) {
-    const int64_t block = (int64_t)c_in * inner, total = (int64_t)n * block;
-    if (total <= 0) return;
-    concat_backward_kernel<<<nx_grid(total, NX_BLOCK), NX_BLOCK>>>(dx, dy, total, c_total, c_off, block, inner);
-    NX_LAUNCH_CHECK();
-}
-
-/* ---- reshape: dx += dy ------------------------------------------------- */
-
-static __global__ void reshape_backward_kernel(float *__restrict__ dx, const float *__restrict__ dy, int64_t n) {
-    NX_GRID_STRIDE(i, n) dx[i] += dy[i];
-}
-
-extern "C" void reshape_backward_cuda(float *dx, const float *dy, int64_t n) {
-    if (n <= 0) return;
-    reshape_backward_kernel<<<nx_grid(n, NX_BLOCK), NX_BLOCK>>>(dx, dy, n);
-    NX_LAUNCH_CHECK();
-}
-
-/* Strong symbol that kernels/cuda_link.cu references, so that linking
- * libnicex.a pulls this file in (see there). */
-extern "C" void nx_cuda_link_resample(void) {}

@@ -14,7 +14,8 @@
  * L_C and L_S, which use log_alpha directly, still move it.
  */
 #include "nice/nice.h"
-#include "kernels/kernels.h"
+#include "autograd/op.h"
+#include "kernels/nice.h"
 #include "tensor/rng.h"
 
 #include <math.h>
@@ -33,12 +34,7 @@ HardConcrete hc_default(void) {
 static Tensor *logistic_noise(const HardConcrete *hc, const Tensor *like) {
     Tensor *noise = tensor_like(like);
     uint64_t offset = rng_take((uint64_t)noise->numel);
-    if (noise->device == NX_CUDA) {
-        NX_CHECK(logistic_noise_cuda, "logistic_noise has no CUDA twin in this build");
-        logistic_noise_cuda(noise->data, noise->numel, rng_get_seed(), offset, hc->noise_eps);
-    } else {
-        logistic_noise_cpu(noise->data, noise->numel, rng_get_seed(), offset, hc->noise_eps);
-    }
+    DISPATCH(noise->device, logistic_noise, noise->data, noise->numel, rng_get_seed(), offset, hc->noise_eps);
     return noise;
 }
 

@@ -5,11 +5,12 @@
  *   v = b2*v + (1-b2)*g^2
  *   p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
  * m is state slot 0 and v slot 1 of the store. The loop is adam_step_cpu in
- * kernels/optim_kernels.c.
+ * kernels/optim.c.
  */
 #include "optim/optim.h"
 
 #include "autograd/op.h"
+#include "kernels/optim.h"
 
 AdamConfig adam_defaults(double lr) {
     return (AdamConfig){.lr = lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0};

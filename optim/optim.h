@@ -30,7 +30,7 @@
  * Memory: the state lives in the store (SGD momentum buffer: slot 0; Adam m:
  * slot 0, v: slot 1), at the parameters' offsets, so consecutive parameters
  * with the same group and step count are updated by one kernel call
- * (kernels/optim_kernels.h).
+ * (kernels/optim.h).
  *
  * Typical use:
  *   Optimizer *opt = optim_sgd(&store, (SgdConfig){.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4});

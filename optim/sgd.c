@@ -5,11 +5,12 @@
  *   g = nesterov ? g + momentum*buf : buf        (both only when momentum != 0)
  *   p -= lr*g
  * The momentum buffer is state slot 0 of the store (allocated only when
- * momentum != 0). The loop is sgd_step_cpu in kernels/optim_kernels.c.
+ * momentum != 0). The loop is sgd_step_cpu in kernels/optim.c.
  */
 #include "optim/optim.h"
 
 #include "autograd/op.h"
+#include "kernels/optim.h"
 
 static void sgd_run(Optimizer *o, const OptimGroup *g, size_t offset, int64_t n, int64_t step) {
     ParamStore *s = o->store;

@@ -100,10 +100,7 @@ Arena *step_arena(Device d) {
     return &g_step[d];
 }
 
-void tape_clear(void); /* autograd/tape.c */
-
-void nx_step_reset(void) {
-    tape_clear();
+void arenas_reset(void) {
     for (int d = 0; d < 2; d++)
         if (g_init[d]) arena_reset(&g_step[d]);
     if (g_init[2]) arena_reset(&g_host);
@@ -124,3 +121,9 @@ void *workspace_get(Device d, size_t bytes) {
 }
 
 size_t workspace_bytes(Device d) { return g_ws[d].bytes; }
+
+void workspace_free(Device d) {
+    device_free(d, g_ws[d].p);
+    g_ws[d].p = NULL;
+    g_ws[d].bytes = 0;
+}

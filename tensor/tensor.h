@@ -8,12 +8,15 @@
  *
  * Memory (DESIGN.md, "Memory"):
  *  - the step arena of each device holds activations, saved tensors and
- *    intermediate grads; nx_step_reset() empties it after each step. It grows
- *    by chunks during the first step and is consolidated into one block at
- *    the first reset, so later steps never call malloc / cudaMalloc.
+ *    intermediate grads; arenas_reset() empties it after each step (the
+ *    autograd layer's step reset calls it). It grows by chunks during the
+ *    first step and is consolidated into one block at the first reset, so
+ *    later steps never call malloc / cudaMalloc.
  *  - a ParamStore holds a model's params, grads and optimizer state, each one
  *    contiguous block.
- *  - one workspace per device holds im2col columns and other scratch.
+ *  - one workspace per device holds the kernels' scratch (conv columns,
+ *    GEMM packing buffers, partial sums): an op asks its kernel's size
+ *    query, gets that much here and passes it to the kernel.
  */
 #ifndef NX_TENSOR_H
 #define NX_TENSOR_H
@@ -68,16 +71,19 @@ void *arena_alloc(Arena *a, size_t bytes); /* 64-byte aligned, never fails */
 void arena_reset(Arena *a);                /* frees nothing; merges chunks into one */
 
 /* The process-wide step arenas (data on each device) and the host arena
- * that holds Tensor structs, tape entries and op arguments. */
+ * that holds Tensor structs, the autograd records and op arguments. */
 Arena *step_arena(Device d);
 Arena *host_arena(void);
-void nx_step_reset(void); /* clears the tape, resets the host and step arenas */
+void arenas_reset(void); /* resets the host and step arenas */
 
 /* ---- workspace -------------------------------------------------------- */
 /* Scratch memory on a device, valid until the next workspace_get on that
- * device. Grows (and so allocates) only when a larger size is asked for. */
+ * device. Grows (and so allocates) only when a larger size is asked for.
+ * The kernels' scratch lives here: an op asks the kernel's size query
+ * (<kernel>_ws_<cpu|cuda>) and passes the memory to the kernel. */
 void *workspace_get(Device d, size_t bytes);
 size_t workspace_bytes(Device d); /* its current size */
+void workspace_free(Device d);    /* gives it back (the next workspace_get allocates again) */
 
 /* ---- tensors ---------------------------------------------------------- */
 /* New step tensors: struct in the host arena, data in the device's step arena. */

@@ -1,4 +1,5 @@
-/* suite_gemm.c: the compute core against plain double-precision loops.
+/* suite_gemm.c: the compute core against the plain reference loops of
+ * kernels/ref/ (sgemm_ref, conv2d_*_ref: one sum per element, in double).
  *
  *   sgemm:  all four transpose combinations; alpha and beta (beta == 0 must
  *           ignore NaN in C); odd sizes (1x1x1, 17x33x65, 128x257x300, sizes
@@ -6,15 +7,19 @@
  *           larger than the width; called from inside a parallel region
  *           (the one-thread path the convolution uses).
  *   im2col: col2im is its adjoint (<col2im(c), x> == <c, im2col(x)>).
- *   conv2d: forward and backward kernels against a direct convolution, on
+ *   conv2d: forward and backward kernels against the direct convolution, on
  *           the shapes that take each path of kernels/conv.c (images shared
  *           between threads, several images per GEMM, a batch too small to
  *           share, dX as a transposed convolution or by col2im, groups,
  *           depthwise, strides 1 to 3, a non-square kernel), checking that
  *           backward adds, with and without each gradient wanted.
+ * The tolerance of each element scales with the sum of the magnitudes of its
+ * terms, which is the same reference run on |inputs|.
  */
 #include "tests/testlib.h"
 #include "kernels/kernels.h"
+#include "kernels/ref/conv_ref.h"
+#include "kernels/ref/gemm_ref.h"
 
 #include <math.h>
 #include <omp.h>
@@ -26,11 +31,18 @@ static float *rand_buf(size_t n, float lo, float hi) {
     return t->data;
 }
 
+/* |src| in a new step buffer */
+static float *abs_buf(const float *src, size_t n) {
+    float *a = rand_buf(n, 0, 0);
+    for (size_t i = 0; i < n; i++) a[i] = fabsf(src[i]);
+    return a;
+}
+
 /* ---- sgemm --------------------------------------------------------------- */
 
-/* Checks C = alpha op(A) op(B) + beta C0 element by element against double
- * loops, with the tolerance scaled by sum |alpha a b| + |beta c0|. Returns
- * the number of mismatches. */
+/* Checks C = alpha op(A) op(B) + beta C0 element by element against
+ * sgemm_ref, with the tolerance scaled by sum |alpha a b| + |beta c0| (sgemm_ref
+ * on the absolute values). Returns the number of mismatches. */
 static int check_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, float beta, int pad, bool nan_c,
                        bool in_parallel) {
     int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
@@ -40,14 +52,24 @@ static int check_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, float
     if (nan_c)
         for (size_t i = 0; i < c_n; i++) C[i] = NAN;
     for (size_t i = 0; i < c_n; i++) C0[i] = C[i];
+    /* the reference and the magnitude of each element's terms */
+    float *R = rand_buf(c_n, 0, 0), *Mag = abs_buf(C0, c_n);
+    for (size_t i = 0; i < c_n; i++) R[i] = C0[i];
+    sgemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc);
+    sgemm_ref(ta, tb, M, N, K, fabsf(alpha), abs_buf(A, a_n), lda, abs_buf(B, b_n), ldb, fabsf(beta), Mag, ldc);
     if (in_parallel) {
 #pragma omp parallel num_threads(2)
         {
 #pragma omp single
-            sgemm_cpu(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+            { /* asked inside the region, as the call: one thread's buffers */
+                void *ws = nx_malloc(sgemm_ws_cpu(ta, tb, M, N, K) + 1);
+                sgemm_cpu(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ws);
+                free(ws);
+            }
         }
     } else {
-        sgemm_cpu(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        sgemm_cpu(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                  workspace_get(NX_CPU, sgemm_ws_cpu(ta, tb, M, N, K)));
     }
     int bad = 0;
     for (int i = 0; i < M; i++) {
@@ -58,19 +80,7 @@ static int check_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, float
                 if (!(got == was || (isnan(got) && isnan(was)))) bad++;
                 continue;
             }
-            double ref = 0, mag = 0;
-            for (int k = 0; k < K; k++) {
-                double a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
-                double b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
-                ref += a * b;
-                mag += fabs(a * b);
-            }
-            ref *= alpha;
-            mag *= fabs(alpha);
-            if (beta != 0) {
-                ref += (double)beta * C0[(size_t)i * ldc + j];
-                mag += fabs((double)beta * C0[(size_t)i * ldc + j]);
-            }
+            double ref = R[(size_t)i * ldc + j], mag = Mag[(size_t)i * ldc + j];
             if (!(fabs(got - ref) <= 1e-4 * mag + 1e-6)) {
                 if (bad < 3)
                     fprintf(stderr, "sgemm ta=%d tb=%d %dx%dx%d alpha=%g beta=%g: C[%d][%d] = %g, want %g\n", ta, tb,
@@ -120,15 +130,31 @@ START_TEST(test_sgemm_in_parallel_region) {
 }
 END_TEST
 
+/* The packing buffers are the caller's: sized by sgemm_ws_cpu, held in the
+ * CPU workspace (which reports them), freed with it. */
+START_TEST(test_sgemm_workspace) {
+    int M = 300, N = 257, K = 513;
+    size_t need = sgemm_ws_cpu(false, false, M, N, K);
+    ck_assert_uint_ge(need, sizeof(float) * ((size_t)(M + SGEMM_MR - 1) / SGEMM_MR * SGEMM_MR * K + SGEMM_PACK_B_FLOATS));
+    workspace_free(NX_CPU);
+    ck_assert_uint_eq(workspace_bytes(NX_CPU), 0);
+    ck_assert_int_eq(check_sgemm(false, false, M, N, K, 1.0f, 0.0f, 0, false, false), 0);
+    ck_assert_uint_ge(workspace_bytes(NX_CPU), need);
+    workspace_free(NX_CPU);
+    ck_assert_uint_eq(workspace_bytes(NX_CPU), 0);
+}
+END_TEST
+
 START_TEST(test_sgemm_degenerate) {
     /* K == 0: C = beta C; alpha == 0: the same. M or N == 0: nothing touched. */
     float C[6] = {1, 2, 3, 4, 5, 6}, A[1] = {NAN}, B[1] = {NAN};
-    sgemm_cpu(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 2.0f, C, 3);
+    ck_assert_uint_eq(sgemm_ws_cpu(false, false, 2, 3, 0), 0); /* nothing to pack */
+    sgemm_cpu(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 2.0f, C, 3, NULL);
     for (int i = 0; i < 6; i++) ck_assert_float_eq(C[i], 2.0f * (i + 1));
     for (int i = 0; i < 6; i++) C[i] = NAN;
-    sgemm_cpu(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.0f, C, 3);
+    sgemm_cpu(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.0f, C, 3, NULL);
     for (int i = 0; i < 6; i++) ck_assert_float_eq(C[i], 0.0f);
-    sgemm_cpu(false, false, 0, 3, 4, 1.0f, A, 4, B, 3, 0.0f, C, 3);
+    sgemm_cpu(false, false, 0, 3, 4, 1.0f, A, 4, B, 3, 0.0f, C, 3, NULL);
     ck_assert_float_eq(C[0], 0.0f);
 }
 END_TEST
@@ -162,7 +188,7 @@ START_TEST(test_col2im_is_adjoint) {
 }
 END_TEST
 
-/* ---- conv2d kernels against a direct convolution --------------------------- */
+/* ---- conv2d kernels against the direct convolution (kernels/ref/conv_ref.c) -- */
 
 typedef struct {
     int N, C, H, W, O, K, s, p, g;
@@ -186,7 +212,7 @@ static const ConvCfg g_conv[] = {
     {8, 1, 28, 28, 20, 5, 1, 0, 1, true, 0}, /* LeNet's conv1 on 8 images */
 };
 
-static int conv_check(const char *what, const float *got, const double *want, const double *mag, size_t n) {
+static int conv_check(const char *what, const float *got, const float *want, const float *mag, size_t n) {
     int bad = 0;
     for (size_t i = 0; i < n; i++)
         if (!(fabs(got[i] - want[i]) <= 1e-4 * mag[i] + 1e-5)) {
@@ -206,57 +232,46 @@ START_TEST(test_conv2d_vs_direct) {
     float *dy = rand_buf(ny, -1, 1), *y = rand_buf(ny, 5, 6);
     /* backward adds: start the gradients from known values */
     float *dx = rand_buf(nx, -1, 1), *dw = rand_buf(nw, -1, 1), *db = rand_buf(O, -1, 1);
-    double *ry = calloc(ny, sizeof(double)), *my = calloc(ny, sizeof(double));
-    double *rdx = calloc(nx, sizeof(double)), *mdx = calloc(nx, sizeof(double));
-    double *rdw = calloc(nw, sizeof(double)), *mdw = calloc(nw, sizeof(double));
-    double *rdb = calloc(O, sizeof(double)), *mdb = calloc(O, sizeof(double));
-    for (size_t i = 0; i < nx; i++) rdx[i] = dx[i], mdx[i] = fabs(dx[i]);
-    for (size_t i = 0; i < nw; i++) rdw[i] = dw[i], mdw[i] = fabs(dw[i]);
-    float *dw0 = rand_buf(nw, 0, 0), *dx0 = rand_buf(nx, 0, 0);
+    float *dw0 = rand_buf(nw, 0, 0), *dx0 = rand_buf(nx, 0, 0), *db0 = rand_buf(O, 0, 0);
     for (size_t i = 0; i < nw; i++) dw0[i] = dw[i];
     for (size_t i = 0; i < nx; i++) dx0[i] = dx[i];
-    for (int o = 0; o < O; o++) rdb[o] = db[o], mdb[o] = fabs(db[o]);
-    for (int n = 0; n < N; n++)
-        for (int o = 0; o < O; o++)
-            for (int oh = 0; oh < OH; oh++)
-                for (int ow = 0; ow < OW; ow++) {
-                    size_t yi = (((size_t)n * O + o) * OH + oh) * OW + ow;
-                    double acc = b ? b[o] : 0, mag = b ? fabs(b[o]) : 0, d = dy[yi];
-                    for (int ci = 0; ci < Cg; ci++)
-                        for (int kh = 0; kh < K; kh++)
-                            for (int kw = 0; kw < KW; kw++) {
-                                int ih = oh * s - p + kh, iw = ow * s - p + kw;
-                                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-                                size_t xi = (((size_t)n * C + (size_t)(o / Og) * Cg + ci) * H + ih) * W + iw;
-                                size_t wi = (((size_t)o * Cg + ci) * K + kh) * KW + kw;
-                                acc += (double)w[wi] * x[xi];
-                                mag += fabs((double)w[wi] * x[xi]);
-                                rdx[xi] += d * w[wi];
-                                mdx[xi] += fabs(d * w[wi]);
-                                rdw[wi] += d * x[xi];
-                                mdw[wi] += fabs(d * x[xi]);
-                            }
-                    ry[yi] = acc;
-                    my[yi] = mag;
-                    rdb[o] += d;
-                    mdb[o] += fabs(d);
-                }
-    conv2d_forward_cpu(y, x, w, b, N, C, H, W, O, K, KW, s, p, g);
-    conv2d_backward_cpu(dx, dw, c->bias ? db : NULL, dy, x, w, N, C, H, W, O, K, KW, s, p, g);
+    for (int o = 0; o < O; o++) db0[o] = db[o];
+    /* the references: ry = conv(x, w) + b, rdx = dx0 + dL/dx, ... (the ref
+     * kernels add into their gradients too), and the magnitudes of their
+     * terms: the same loops on |x|, |w|, |b|, |dy|, from |dx0| ... */
+    float *ry = rand_buf(ny, 0, 0), *my = rand_buf(ny, 0, 0);
+    float *rdx = rand_buf(nx, 0, 0), *mdx = abs_buf(dx0, nx), *rdw = rand_buf(nw, 0, 0), *mdw = abs_buf(dw0, nw);
+    float *rdb = rand_buf(O, 0, 0), *mdb = abs_buf(db0, O);
+    float *ax = abs_buf(x, nx), *aw = abs_buf(w, nw), *ab = b ? abs_buf(b, O) : NULL, *ady = abs_buf(dy, ny);
+    for (size_t i = 0; i < nx; i++) rdx[i] = dx0[i];
+    for (size_t i = 0; i < nw; i++) rdw[i] = dw0[i];
+    for (int o = 0; o < O; o++) rdb[o] = db0[o];
+    conv2d_forward_ref(ry, x, w, b, N, C, H, W, O, K, KW, s, p, g);
+    conv2d_forward_ref(my, ax, aw, ab, N, C, H, W, O, K, KW, s, p, g);
+    conv2d_backward_data_ref(rdx, dy, w, N, C, H, W, O, K, KW, s, p, g);
+    conv2d_backward_data_ref(mdx, ady, aw, N, C, H, W, O, K, KW, s, p, g);
+    conv2d_backward_weight_ref(rdw, rdb, dy, x, N, C, H, W, O, K, KW, s, p, g);
+    conv2d_backward_weight_ref(mdw, mdb, ady, ax, N, C, H, W, O, K, KW, s, p, g);
+    (void)Cg, (void)Og;
+    conv2d_forward_cpu(y, x, w, b, N, C, H, W, O, K, KW, s, p, g,
+                       workspace_get(NX_CPU, conv2d_forward_ws_cpu(N, C, H, W, O, K, KW, s, p, g)));
+    conv2d_backward_cpu(dx, dw, c->bias ? db : NULL, dy, x, w, N, C, H, W, O, K, KW, s, p, g,
+                        workspace_get(NX_CPU, conv2d_backward_ws_cpu(true, true, N, C, H, W, O, K, KW, s, p, g)));
     int bad = conv_check("y", y, ry, my, ny) + conv_check("dx", dx, rdx, mdx, nx) +
               conv_check("dw", dw, rdw, mdw, nw);
     if (c->bias) bad += conv_check("db", db, rdb, mdb, O);
     /* dw alone (dx and db not wanted), from zero: the same gradient */
     float *dw2 = rand_buf(nw, 0, 0);
-    conv2d_backward_cpu(NULL, dw2, NULL, dy, x, w, N, C, H, W, O, K, KW, s, p, g);
+    conv2d_backward_cpu(NULL, dw2, NULL, dy, x, w, N, C, H, W, O, K, KW, s, p, g,
+                        workspace_get(NX_CPU, conv2d_backward_ws_cpu(false, true, N, C, H, W, O, K, KW, s, p, g)));
     for (size_t i = 0; i < nw; i++) rdw[i] -= dw0[i];
     bad += conv_check("dw alone", dw2, rdw, mdw, nw);
     /* dx alone, from zero */
     float *dx2 = rand_buf(nx, 0, 0);
-    conv2d_backward_cpu(dx2, NULL, NULL, dy, x, w, N, C, H, W, O, K, KW, s, p, g);
+    conv2d_backward_cpu(dx2, NULL, NULL, dy, x, w, N, C, H, W, O, K, KW, s, p, g,
+                        workspace_get(NX_CPU, conv2d_backward_ws_cpu(true, false, N, C, H, W, O, K, KW, s, p, g)));
     for (size_t i = 0; i < nx; i++) rdx[i] -= dx0[i];
     bad += conv_check("dx alone", dx2, rdx, mdx, nx);
-    free(ry), free(my), free(rdx), free(mdx), free(rdw), free(mdw), free(rdb), free(mdb);
     nx_step_reset();
     ck_assert_msg(bad == 0, "conv2d case %d (N%d C%d %dx%d O%d k%dx%d s%d p%d g%d): %d mismatches", _i, N, C, H, W,
                   O, K, KW, s, p, g, bad);
@@ -271,6 +286,7 @@ Suite *suite_gemm(void) {
     tcase_add_test(tc, test_sgemm_beta0_ignores_nan);
     tcase_add_test(tc, test_sgemm_in_parallel_region);
     tcase_add_test(tc, test_sgemm_degenerate);
+    tcase_add_test(tc, test_sgemm_workspace);
     suite_add_tcase(s, tc);
     TCase *tc2 = tcase_create("conv");
     tcase_set_timeout(tc2, 120);

@@ -1,4 +1,136 @@
-/* binary.c: CPU loops of the broadcasting binary ops add, sub, mul, div
+/* elementwise.c: CPU loops of the elementwise family (kernels/elementwise.h;
+ * CUDA twins in kernels/elementwise.cu; the scalar math both share in
+ * kernels/elementwise_math.h):
+ *
+ *  - unary: relu, sigmoid, tanh, abs, pow, log, exp, clamp, scale (math and
+ *    PyTorch semantics in autograd/op_<name>.c). Every loop is flat over n.
+ *  - broadcasting binary: add, sub, mul, div.
+ *  - reductions: sum and mean over a set of dims. They live here because
+ *    their CUDA twin shares the box-reduction machinery of the binary
+ *    backward (kernels/elementwise.cu).
+ *  - the reshape gradient dx += dy.
+ */
+#include "kernels/elementwise.h"
+#include "kernels/elementwise_math.h"
+
+#include <math.h>
+
+#define PAR_N 65536 /* below this many elements (this much work) a loop runs on one thread */
+
+/* ==== unary ================================================================= */
+
+/* ---- relu ---------------------------------------------------------------- */
+
+void relu_forward_cpu(float *y, const float *x, int64_t n) {
+#pragma omp parallel for simd if (n > 65536) schedule(static)
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+void relu_backward_cpu(float *dx, const float *dy, const float *x, int64_t n) {
+#pragma omp parallel for simd if (n > 65536) schedule(static)
+    for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0;
+}
+
+/* ---- sigmoid -------------------------------------------------------------- */
+
+void sigmoid_forward_cpu(float *y, const float *x, int64_t n) {
+#pragma omp parallel for if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) y[i] = nx_sigmoid(x[i]);
+}
+
+void sigmoid_backward_cpu(float *dx, const float *dy, const float *y, int64_t n) {
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * (1.0f - y[i]) * y[i];
+}
+
+/* ---- tanh ----------------------------------------------------------------- */
+
+void tanh_forward_cpu(float *y, const float *x, int64_t n) {
+#pragma omp parallel for if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+}
+
+void tanh_backward_cpu(float *dx, const float *dy, const float *y, int64_t n) {
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+}
+
+/* ---- abs ------------------------------------------------------------------ */
+
+void abs_forward_cpu(float *y, const float *x, int64_t n) {
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) y[i] = fabsf(x[i]);
+}
+
+void abs_backward_cpu(float *dx, const float *dy, const float *x, int64_t n) {
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        dx[i] += dy[i] * nx_sign(x[i]);
+    }
+}
+
+/* ---- pow ------------------------------------------------------------------ */
+
+void pow_forward_cpu(float *y, const float *x, float p, int64_t n) {
+#pragma omp parallel for if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) y[i] = nx_pow(x[i], p);
+}
+
+void pow_backward_cpu(float *dx, const float *dy, const float *x, float p, int64_t n) {
+    if (p == 0.0f) return; /* torch: the gradient of x^0 is exactly zero, even at x = 0 */
+#pragma omp parallel for if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * (p * nx_pow(x[i], p - 1.0f));
+}
+
+/* ---- log, exp ------------------------------------------------------------- */
+
+void log_forward_cpu(float *y, const float *x, int64_t n) {
+#pragma omp parallel for if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) y[i] = logf(x[i]);
+}
+
+void log_backward_cpu(float *dx, const float *dy, const float *x, int64_t n) {
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i] / x[i];
+}
+
+void exp_forward_cpu(float *y, const float *x, int64_t n) {
+#pragma omp parallel for if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) y[i] = expf(x[i]);
+}
+
+void exp_backward_cpu(float *dx, const float *dy, const float *y, int64_t n) {
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * y[i];
+}
+
+/* ---- clamp ---------------------------------------------------------------- */
+
+void clamp_forward_cpu(float *y, const float *x, float lo, float hi, int64_t n) {
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) y[i] = nx_clamp(x[i], lo, hi); /* NaN stays NaN */
+}
+
+void clamp_backward_cpu(float *dx, const float *dy, const float *x, float lo, float hi, int64_t n) {
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) dx[i] += (x[i] > lo && x[i] < hi) ? dy[i] : 0.0f;
+}
+
+/* ---- scale ---------------------------------------------------------------- */
+
+void scale_forward_cpu(float *y, const float *x, float a, float b, int64_t n) {
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) y[i] = a * x[i] + b;
+}
+
+void scale_backward_cpu(float *dx, const float *dy, float a, int64_t n) {
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+    for (int64_t i = 0; i < n; i++) dx[i] += a * dy[i];
+}
+
+/* ==== broadcasting binary =================================================== */
+
+/* The CPU loops of the broadcasting binary ops add, sub, mul, div
  * (math and PyTorch semantics in autograd/op_<name>.c; the broadcasting
  * scheme in kernels/elementwise.h).
  *
@@ -15,9 +147,7 @@
  * ys[d] when t was broadcast along it. Each element of t is written by one
  * thread only, so the loop parallelises without atomics.
  */
-#include "kernels/kernels.h"
 
-#define PAR_N 65536 /* below this much work a loop runs on one thread */
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 typedef enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV } BinOp;
@@ -196,14 +326,18 @@ ALWAYS_INLINE void bin_backward(BinOp op, float *da, float *db, const float *dy,
 void add_forward_cpu(float *y, const float *a, const float *b, const int ys[4], const int as[4], const int bs[4]) {
     bin_forward(BIN_ADD, y, a, b, ys, as, bs);
 }
-void add_backward_cpu(float *da, float *db, const float *dy, const int ys[4], const int as[4], const int bs[4]) {
+void add_backward_cpu(float *da, float *db, const float *dy, const int ys[4], const int as[4], const int bs[4],
+                      void *ws) {
+    (void)ws; /* no scratch on the CPU */
     bin_backward(BIN_ADD, da, db, dy, NULL, NULL, ys, as, bs);
 }
 
 void sub_forward_cpu(float *y, const float *a, const float *b, const int ys[4], const int as[4], const int bs[4]) {
     bin_forward(BIN_SUB, y, a, b, ys, as, bs);
 }
-void sub_backward_cpu(float *da, float *db, const float *dy, const int ys[4], const int as[4], const int bs[4]) {
+void sub_backward_cpu(float *da, float *db, const float *dy, const int ys[4], const int as[4], const int bs[4],
+                      void *ws) {
+    (void)ws;
     bin_backward(BIN_SUB, da, db, dy, NULL, NULL, ys, as, bs);
 }
 
@@ -211,7 +345,8 @@ void mul_forward_cpu(float *y, const float *a, const float *b, const int ys[4], 
     bin_forward(BIN_MUL, y, a, b, ys, as, bs);
 }
 void mul_backward_cpu(float *da, float *db, const float *dy, const float *a, const float *b, const int ys[4],
-                      const int as[4], const int bs[4]) {
+                      const int as[4], const int bs[4], void *ws) {
+    (void)ws;
     bin_backward(BIN_MUL, da, db, dy, a, b, ys, as, bs);
 }
 
@@ -219,6 +354,95 @@ void div_forward_cpu(float *y, const float *a, const float *b, const int ys[4], 
     bin_forward(BIN_DIV, y, a, b, ys, as, bs);
 }
 void div_backward_cpu(float *da, float *db, const float *dy, const float *a, const float *b, const int ys[4],
-                      const int as[4], const int bs[4]) {
+                      const int as[4], const int bs[4], void *ws) {
+    (void)ws;
     bin_backward(BIN_DIV, da, db, dy, a, b, ys, as, bs);
+}
+
+/* ==== reductions: sum, mean ================================================= */
+
+/* The CPU loops of sum and mean over a set of dims (math and PyTorch
+ * semantics in autograd/op_sum.c and op_mean.c; the layout in
+ * kernels/elementwise.h).
+ *
+ * x is (xs[0], xs[1], xs[2], xs[3]); `dims` has bit d set for each reduced
+ * dim. The kept shape ks has ks[d] = 1 on reduced dims and xs[d] elsewhere;
+ * y is laid out in ks's row-major order (dropping or keeping the size-1
+ * dims is the op's business, the memory is the same).
+ *
+ * Forward: each output element j sums the box of x whose kept coordinates
+ * are j's and whose reduced coordinates run over their whole range, in
+ * double, then divides by div. Reducing everything is one flat loop.
+ * Backward: dx[i] += dy[j(i)] / div, dy read with stride 0 on reduced dims.
+ */
+
+static inline void kept_shape(int ks[4], const int xs[4], unsigned dims) {
+    for (int d = 0; d < 4; d++) ks[d] = (dims >> d) & 1u ? 1 : xs[d];
+}
+
+void sum_forward_cpu(float *y, const float *x, const int xs[4], unsigned dims, float div, void *ws) {
+    (void)ws; /* no scratch on the CPU */
+    int ks[4];
+    kept_shape(ks, xs, dims);
+    int64_t n = (int64_t)xs[0] * xs[1] * xs[2] * xs[3], m = (int64_t)ks[0] * ks[1] * ks[2] * ks[3];
+    if (m == 1) { /* everything is reduced: one flat sum */
+        double acc = 0;
+#pragma omp parallel for simd reduction(+ : acc) if (n > PAR_N) schedule(static)
+        for (int64_t i = 0; i < n; i++) acc += x[i];
+        y[0] = (float)(acc / div);
+        return;
+    }
+    int64_t sx[4] = {(int64_t)xs[1] * xs[2] * xs[3], (int64_t)xs[2] * xs[3], xs[3], 1};
+#pragma omp parallel for if (n > PAR_N) schedule(static)
+    for (int64_t j = 0; j < m; j++) {
+        int lo[4], hi[4];
+        int64_t r = j;
+        for (int d = 3; d >= 0; d--) { /* j's kept coordinates; a reduced dim spans all of xs[d] */
+            int c = (int)(r % ks[d]);
+            r /= ks[d];
+            bool red = (dims >> d) & 1u;
+            lo[d] = red ? 0 : c;
+            hi[d] = red ? xs[d] : c + 1;
+        }
+        double acc = 0;
+        for (int i0 = lo[0]; i0 < hi[0]; i0++)
+            for (int i1 = lo[1]; i1 < hi[1]; i1++)
+                for (int i2 = lo[2]; i2 < hi[2]; i2++) {
+                    const float *row = x + i0 * sx[0] + i1 * sx[1] + i2 * sx[2];
+                    for (int i3 = lo[3]; i3 < hi[3]; i3++) acc += row[i3];
+                }
+        y[j] = (float)(acc / div);
+    }
+}
+
+void sum_backward_cpu(float *dx, const float *dy, const int xs[4], unsigned dims, float div) {
+    int ks[4];
+    kept_shape(ks, xs, dims);
+    int64_t n = (int64_t)xs[0] * xs[1] * xs[2] * xs[3], m = (int64_t)ks[0] * ks[1] * ks[2] * ks[3];
+    if (m == 1) { /* everything was reduced: one value broadcast to all of x */
+        float g = dy[0] / div;
+#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+        for (int64_t i = 0; i < n; i++) dx[i] += g;
+        return;
+    }
+    int64_t sk[4], acc = 1; /* dy's strides: contiguous over ks, 0 on reduced (size-1) dims */
+    for (int d = 3; d >= 0; d--) {
+        sk[d] = ks[d] == 1 ? 0 : acc;
+        acc *= ks[d];
+    }
+#pragma omp parallel for collapse(3) if (n > PAR_N) schedule(static)
+    for (int i0 = 0; i0 < xs[0]; i0++)
+        for (int i1 = 0; i1 < xs[1]; i1++)
+            for (int i2 = 0; i2 < xs[2]; i2++) {
+                float *row = dx + (((int64_t)i0 * xs[1] + i1) * xs[2] + i2) * xs[3];
+                const float *g = dy + i0 * sk[0] + i1 * sk[1] + i2 * sk[2];
+                for (int i3 = 0; i3 < xs[3]; i3++) row[i3] += g[i3 * sk[3]] / div;
+            }
+}
+
+/* ==== reshape gradient ====================================================== */
+
+void reshape_backward_cpu(float *dx, const float *dy, int64_t n) {
+#pragma omp parallel for simd if (n > 65536) schedule(static)
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i];
 }
