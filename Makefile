@@ -9,7 +9,8 @@
 #   make fuzz         libFuzzer harnesses of the file readers (clang), FUZZ_SECONDS each
 #   make golden       regenerate tests/golden/data with PyTorch (installs python3-torch)
 #   make bench-ops    GEMM and conv2d against PyTorch CPU -> bench/results/ops-cpu.md
-#   make bench-train  one LeNet5 epoch against PyTorch CPU -> bench/results/train-cpu.md
+#   make bench-train  one LeNet5 epoch against PyTorch CPU, and its profile -> bench/results/train-cpu.md
+#                     (TORCH=pypi|debian|both, default both: PyPI's torch 2.x in .venv-bench/, Debian's 1.13)
 #   make bench-nice-lambda  the lambda1 sweep of NICE on Fashion-MNIST -> bench/results/nice-*.md
 #   make fetch-data   unpack CIFAR-10 JPEG and Imagenette from ../shared/data into DATA_DIR (default .data/)
 #   make bench-nice-cifar  NICE on the VGG11 CIFAR-10 classifier at the paper's settings -> bench/results/nice-cifar.md
@@ -119,17 +120,12 @@ sanitize: deps
 golden: deps-torch
 	/usr/bin/python3 tests/golden/gen_all.py tests/golden/data
 
-bench-ops: deps-torch $(BUILD)/bench_ops
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} /usr/bin/python3 bench/bench_ops.py --nicex $(BUILD)/bench_ops --out bench/results/ops-cpu.md
-
 $(BUILD)/bench_ops: $(BUILD)/bench/bench_ops.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 demo: deps $(BIN)
 	sh scripts/demo.sh demo
 
-bench-train: deps-torch $(BIN)
-	/usr/bin/python3 bench/bench_train.py --nicex $(BIN) --out bench/results/train-cpu.md
 
 bench-nice-lambda: deps $(BIN)
 	sh bench/nice_lambda.sh bench/results
@@ -151,6 +147,30 @@ $(VENV_BENCH)/.parity-ok:
 
 parity-captum: deps $(BIN) $(VENV_BENCH)/.parity-ok
 	$(VENV_BENCH)/bin/python scripts/captum_parity.py --nicex $(BIN)
+
+# bench-ops and bench-train compare with TORCH=pypi|debian|both (default both): pypi is torch 2.x from
+# PyPI in $(VENV_BENCH) (made once by the rule above: PyPI's default Linux wheel, MKL + oneDNN, with the
+# CUDA packages it pulls, ~3 GB: what users install); debian is python3-torch 1.13 of /usr/bin/python3.
+TORCH ?= both
+BENCH_SIDES_pypi = pypi=$(VENV_BENCH)/bin/python
+BENCH_SIDES_debian = debian=/usr/bin/python3
+BENCH_SIDES_both = $(BENCH_SIDES_pypi),$(BENCH_SIDES_debian)
+BENCH_DEPS_pypi = $(VENV_BENCH)/.parity-ok
+BENCH_DEPS_debian = deps-torch
+BENCH_DEPS_both = $(BENCH_DEPS_pypi) $(BENCH_DEPS_debian)
+BENCH_PY = $(if $(filter debian,$(TORCH)),/usr/bin/python3,$(VENV_BENCH)/bin/python)
+BENCH_THREADS = OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)}
+BENCH_TORCH_OK = @test -n "$(BENCH_SIDES_$(TORCH))" || { echo "make: TORCH=$(TORCH): expected pypi, debian or both" >&2; exit 2; }
+
+bench-ops: $(BENCH_DEPS_$(TORCH)) $(BUILD)/bench_ops
+	$(BENCH_TORCH_OK)
+	$(BENCH_THREADS) $(BENCH_PY) bench/bench_ops.py --nicex $(BUILD)/bench_ops --torch $(BENCH_SIDES_$(TORCH)) \
+	  --cmd "make bench-ops TORCH=$(TORCH)" --out bench/results/ops-cpu.md
+
+bench-train: $(BENCH_DEPS_$(TORCH)) $(BIN) $(BUILD)/bench_ops
+	$(BENCH_TORCH_OK)
+	$(BENCH_THREADS) $(BENCH_PY) bench/bench_train.py --nicex $(BIN) --bench-ops $(BUILD)/bench_ops \
+	  --torch $(BENCH_SIDES_$(TORCH)) --cmd "make bench-train TORCH=$(TORCH)" --out bench/results/train-cpu.md
 
 bench-nice-cifar: deps $(BIN)
 	sh bench/nice_cifar.sh bench/results

@@ -12,22 +12,28 @@
  * two suffixes, <kernel>_ws_cpu / <kernel>_ws_cuda (bytes). OP_WORKSPACE(dev,
  * kernel, args...) asks the query of dev's kernel and returns that much of
  * dev's workspace (tensor/arena.c), which the op passes to the kernel.
+ *
+ * With NX_PROFILE=1 every dispatch is timed (autograd/profile.h); off, the
+ * cost is one test of a global.
  */
 #ifndef NX_OP_H
 #define NX_OP_H
 
 #include "autograd/ops.h"
+#include "autograd/profile.h"
 
 #ifdef NX_WITH_CUDA
 #include "kernels/cuda_api.h"
-#define DISPATCH(dev, kernel, ...)                 \
-    do {                                           \
-        if ((dev) == NX_CUDA) {                    \
-            kernel##_cuda(__VA_ARGS__);            \
-            nx_cuda_after_launch(#kernel);         \
-        } else {                                   \
-            kernel##_cpu(__VA_ARGS__);             \
-        }                                          \
+#define DISPATCH(dev, kernel, ...)                                  \
+    do {                                                            \
+        double nx_t0_ = nx_prof_on() ? nx_prof_now() : -1;          \
+        if ((dev) == NX_CUDA) {                                     \
+            kernel##_cuda(__VA_ARGS__);                             \
+            nx_cuda_after_launch(#kernel);                          \
+        } else {                                                    \
+            kernel##_cpu(__VA_ARGS__);                              \
+        }                                                           \
+        if (nx_t0_ >= 0) nx_prof_kernel(#kernel, nx_t0_, (dev) == NX_CUDA); \
     } while (0)
 #define OP_WORKSPACE(dev, kernel, ...) \
     workspace_get((dev), (dev) == NX_CUDA ? kernel##_ws_cuda(__VA_ARGS__) : kernel##_ws_cpu(__VA_ARGS__))
@@ -35,7 +41,9 @@
 #define DISPATCH(dev, kernel, ...)                                                           \
     do {                                                                                     \
         if ((dev) == NX_CUDA) nx_fatal("%s on cuda: nicex was built without CUDA", #kernel); \
+        double nx_t0_ = nx_prof_on() ? nx_prof_now() : -1;                                   \
         kernel##_cpu(__VA_ARGS__);                                                           \
+        if (nx_t0_ >= 0) nx_prof_kernel(#kernel, nx_t0_, false);                             \
     } while (0)
 #define OP_WORKSPACE(dev, kernel, ...)                                                                 \
     ((dev) == NX_CUDA ? (nx_fatal("%s on cuda: nicex was built without CUDA", #kernel), (void *)NULL) \

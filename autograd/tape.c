@@ -1,6 +1,7 @@
 /* tape.c: the tape and the op registry's names. */
 #include "autograd/tape.h"
 #include "autograd/ops.h"
+#include "autograd/profile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,20 +62,25 @@ static void run_backward(void) {
 void tape_backward(Tensor *loss) {
     NX_CHECK(loss->numel == 1, "tape_backward: loss has shape %s, expected one element", tensor_shape_str(loss));
     NX_CHECK(loss->requires_grad, "tape_backward: loss does not depend on anything that requires grad");
+    nx_prof_event(NX_PROF_BACKWARD_BEGIN);
     float one = 1.0f;
     device_memcpy(loss->device, tensor_grad(loss), NX_CPU, &one, sizeof one);
     run_backward();
+    nx_prof_event(NX_PROF_BACKWARD_END);
 }
 
 void tape_backward_from(Tensor *out, const float *grad_out_host) {
     NX_CHECK(out->requires_grad, "tape_backward_from: output does not require grad");
+    nx_prof_event(NX_PROF_BACKWARD_BEGIN);
     device_memcpy(out->device, tensor_grad(out), NX_CPU, grad_out_host, tensor_bytes(out));
     run_backward();
+    nx_prof_event(NX_PROF_BACKWARD_END);
 }
 
 void tape_clear(void) { g_len = 0; }
 
 void nx_step_reset(void) {
+    nx_prof_event(NX_PROF_STEP);
     tape_clear();
     arenas_reset();
 }

@@ -1,28 +1,39 @@
-"""bench_ops.py: nicex's CPU SGEMM and conv2d against PyTorch CPU, same shapes, same run.
+"""bench_ops.py: nicex's CPU SGEMM and conv2d against PyTorch CPU (PyPI's, Debian's), same shapes, same run.
 
-    OMP_NUM_THREADS=2 /usr/bin/python3 bench/bench_ops.py --nicex build/bench_ops --out bench/results/ops-cpu.md
+    OMP_NUM_THREADS=2 .venv-bench/bin/python bench/bench_ops.py --nicex build/bench_ops \\
+        --torch pypi=.venv-bench/bin/python,debian=/usr/bin/python3 --out bench/results/ops-cpu.md
 
-The shapes come from the C program (build/bench_ops --list). For each round
-and each shape it runs the C program on that shape alone, then PyTorch on the
-same shape, so both see the same machine load (other processes share the
-cores); each side reports the median of --reps timed repetitions after a
-warm-up, and the table shows the median over --rounds rounds. conv is one
-forward plus one backward that computes dx, dw and db (F.conv2d with x, w
-and b requiring grad); gemm is C = A B (torch.mm, with .t() views for the
-transposed cases). ratio = torch ms / nicex ms: above 1 nicex is faster.
+(`make bench-ops`, TORCH=pypi|debian|both.) The shapes come from the C
+program (build/bench_ops --list). Each PyTorch named by --torch runs in a
+worker process of its own interpreter (this file with --worker), kept alive
+for the whole run. For each round and each shape the driver runs the C
+program on that shape alone, then each worker on the same shape, so all see
+the same machine load (other processes share the cores); each side reports
+the median of --reps timed repetitions after a warm-up, and the table shows
+the median over --rounds rounds. conv is one forward plus one backward that
+computes dx, dw and db (F.conv2d with x, w and b requiring grad); gemm is
+C = A B (torch.mm, with .t() views for the transposed cases). The first
+worker (--openblas) also times numpy.matmul in float32 on the gemm shapes:
+PyPI's numpy wheel calls the OpenBLAS it bundles (Debian's numpy calls the
+system libblas, the reference BLAS unless an alternative is installed: then it
+is left out of the peak).
+
+peak = the best SGEMM GFLOP/s measured in this run by nicex, an MKL build of
+torch.mm or OpenBLAS; every row gives each side's GFLOP/s and its fraction of
+that peak. ratio = torch ms / nicex ms: above 1 nicex is faster.
 
 Writes the markdown table to --out atomically (tmp + rename) and prints it.
 """
 import argparse
-import datetime
+import json
 import os
 import statistics
 import subprocess
 import sys
 import time
 
-import torch
-import torch.nn.functional as F
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import machine  # noqa: E402
 
 
 def parse_line(line):
@@ -46,6 +57,8 @@ def nicex_time(exe, name, reps, clock):
     return lines[0]
 
 
+# ---- the worker: runs in the interpreter whose torch is measured ----
+
 def median_time(fn, reps, clock):
     now = time.process_time if clock == "cpu" else time.perf_counter
     fn()  # warm-up
@@ -57,7 +70,7 @@ def median_time(fn, reps, clock):
     return statistics.median(ts) * 1e3
 
 
-def torch_time(s, reps, clock):
+def torch_time(torch, F, s, reps, clock):
     gen = torch.Generator().manual_seed(0)
     if s["kind"] == "gemm":
         M, N, K = int(s["M"]), int(s["N"]), int(s["K"])
@@ -79,15 +92,55 @@ def torch_time(s, reps, clock):
     return median_time(step, reps, clock)
 
 
-def cpu_model():
+def numpy_time(np, s, reps, clock):
+    rng = np.random.default_rng(0)
+    M, N, K = int(s["M"]), int(s["N"]), int(s["K"])
+    a = rng.random((K, M), dtype=np.float32).T if s["ta"] else rng.random((M, K), dtype=np.float32)
+    b = rng.random((N, K), dtype=np.float32).T if s["tb"] else rng.random((K, N), dtype=np.float32)
+    return median_time(lambda: np.matmul(a, b), reps, clock)
+
+
+def worker(threads, clock):
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(threads)
     try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
+        import numpy as np
+    except ImportError:
+        np = None
+    print(json.dumps(machine.torch_info()), flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        s = req["shape"]
+        r = {"torch_ms": torch_time(torch, F, s, req["reps"], clock)}
+        if req.get("numpy") and np is not None and s["kind"] == "gemm":
+            r["numpy_ms"] = numpy_time(np, s, req["reps"], clock)
+        print(json.dumps(r), flush=True)
+
+
+class Worker:
+    def __init__(self, label, python, threads, clock):
+        self.label, self.python = label, python
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+                   OPENBLAS_NUM_THREADS=str(threads))
+        self.p = subprocess.Popen([python, os.path.abspath(__file__), "--worker", "--threads", str(threads),
+                                   "--clock", clock], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        first = self.p.stdout.readline()
+        if not first:
+            sys.exit("bench_ops: the %s worker (%s) did not start (is torch installed there?)" % (label, python))
+        self.info = json.loads(first)
+
+    def time(self, shape, reps, numpy):
+        self.p.stdin.write(json.dumps({"shape": shape, "reps": reps, "numpy": numpy}) + "\n")
+        self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        if not line:
+            sys.exit("bench_ops: the %s worker (%s) died on %s" % (self.label, self.python, shape["name"]))
+        return json.loads(line)
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait()
 
 
 def shape_str(s):
@@ -102,63 +155,128 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--nicex", default="build/bench_ops", help="the C benchmark program")
     ap.add_argument("--out", default="bench/results/ops-cpu.md")
+    ap.add_argument("--torch", default="pypi=.venv-bench/bin/python,debian=/usr/bin/python3",
+                    help="LABEL=PYTHON,... : the interpreters whose PyTorch is measured, one column each")
+    ap.add_argument("--openblas", default=None, help="label of the worker that also times numpy.matmul "
+                    "on the gemm shapes (default: the first; 'none': no numpy column)")
     ap.add_argument("--reps", type=int, default=5, help="timed repetitions per measurement (median)")
     ap.add_argument("--rounds", type=int, default=3, help="alternating nicex/torch rounds (median)")
     ap.add_argument("--only", default=None, help="comma-separated shape names (default: all)")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="wall time (default), or process CPU time (a diagnostic on a shared machine: with one "
                          "thread it leaves out time spent descheduled)")
+    ap.add_argument("--cmd", default=None, help="the command that ran this one (e.g. make bench-ops TORCH=both), recorded with it")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.worker:
+        return worker(args.threads, args.clock)
 
     threads = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count())
     os.environ["OMP_NUM_THREADS"] = str(threads)  # the C program sees the same
-    torch.set_num_threads(threads)
+    sides = []
+    for item in args.torch.split(","):
+        label, _, python = item.partition("=")
+        if not python:
+            sys.exit("bench_ops: --torch %s: expected LABEL=PYTHON" % item)
+        sides.append((label, python))
+    blas_label = sides[0][0] if args.openblas is None else args.openblas
     shapes = nicex_shapes(args.nicex)
     if args.only:
         want = set(args.only.split(","))
         shapes = [s for s in shapes if s["name"] in want]
+        if not shapes:
+            sys.exit("bench_ops: --only %s: no such shape (build/bench_ops --list)" % args.only)
 
+    workers = [Worker(label, python, threads, args.clock) for label, python in sides]
     load_start = os.getloadavg()
     nx_ms = {s["name"]: [] for s in shapes}
-    th_ms = {s["name"]: [] for s in shapes}
+    th_ms = {(w.label, s["name"]): [] for w in workers for s in shapes}
+    blas_ms = {s["name"]: [] for s in shapes}
     for r in range(args.rounds):
         for s in shapes:
             nx_ms[s["name"]].append(nicex_time(args.nicex, s["name"], args.reps, args.clock)["ms"])
-            th_ms[s["name"]].append(torch_time(s, args.reps, args.clock))
-            print("round %d %-30s nicex %9.3f ms  torch %9.3f ms" % (r + 1, s["name"], nx_ms[s["name"]][-1],
-                                                                     th_ms[s["name"]][-1]), file=sys.stderr)
-
+            msg = "round %d %-30s nicex %9.3f ms" % (r + 1, s["name"], nx_ms[s["name"]][-1])
+            for w in workers:
+                res = w.time(s, args.reps, w.label == blas_label)
+                th_ms[(w.label, s["name"])].append(res["torch_ms"])
+                msg += "  %s %9.3f ms" % (w.label, res["torch_ms"])
+                if "numpy_ms" in res:
+                    blas_ms[s["name"]].append(res["numpy_ms"])
+                    msg += "  openblas %9.3f ms" % res["numpy_ms"]
+            print(msg, file=sys.stderr, flush=True)
     load_end = os.getloadavg()
-    cmd = "OMP_NUM_THREADS=%d /usr/bin/python3 %s" % (threads, " ".join(sys.argv))
-    lines = [
-        "# nicex CPU ops vs PyTorch",
-        "",
-        "- date: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "- machine: %s, %d logical CPUs" % (cpu_model(), os.cpu_count()),
-        "- threads: %d (OpenMP for nicex, torch.set_num_threads for PyTorch %s)" % (threads, torch.__version__),
-        "- command: `%s`" % cmd,
-        "- load average (1, 5, 15 min) at the start %.2f %.2f %.2f, at the end %.2f %.2f %.2f: other programs"
-        " share the cores; both sides see the same load, shape by shape, so compare the ratios"
-        % (load_start + load_end),
-        "- method: per shape, %d rounds alternating nicex and PyTorch; each the median of %d timed runs after a"
-        " warm-up; the table gives the median over rounds. conv = forward + backward (dx, dw, db); gemm = C = A B."
-        " GFLOP/s counts a multiply-add as 2 flops (conv: 3 GEMM-equivalents). ratio = torch ms / nicex ms."
-        " Clock: %s." % (args.rounds, args.reps, "wall time" if args.clock == "wall" else "process CPU time"),
-        "",
-        "| op | shape | nicex ms | torch ms | nicex GFLOP/s | torch GFLOP/s | ratio |",
-        "|---|---|---:|---:|---:|---:|---:|",
-    ]
+    for w in workers:
+        w.close()
+
+    med = statistics.median
+    blas_info = next((w.info for w in workers if w.label == blas_label), None)
+    blas_name = (blas_info or {}).get("numpy_blas") or "?"
+    blas_is_fast = "openblas" in blas_name.lower() or "mkl" in blas_name.lower()
+    # the measured peak: best SGEMM of nicex, an MKL torch.mm, OpenBLAS
+    cands = []
     for s in shapes:
-        a, b = statistics.median(nx_ms[s["name"]]), statistics.median(th_ms[s["name"]])
+        if s["kind"] != "gemm":
+            continue
         gf = s["flops"] / 1e6
-        lines.append("| %s | %s | %.3f | %.3f | %.1f | %.1f | %.2f |" % (s["name"], shape_str(s), a, b, gf / a, gf / b,
-                                                                      b / a))
+        cands.append((gf / med(nx_ms[s["name"]]), "nicex " + s["name"]))
+        for w in workers:
+            if w.info["mkl"]:
+                cands.append((gf / med(th_ms[(w.label, s["name"])]), "torch.mm (MKL, %s %s) %s"
+                              % (w.label, w.info["torch"], s["name"])))
+        if blas_ms[s["name"]] and blas_is_fast:
+            cands.append((gf / med(blas_ms[s["name"]]), "numpy.matmul (%s) %s" % (blas_name, s["name"])))
+    peak, peak_who = max(cands) if cands else (None, "no gemm shape in this run")
+
+    def cell(flops, ms):
+        g = flops / 1e6 / ms
+        return "%.1f (%.0f%%)" % (g, 100 * g / peak) if peak else "%.1f" % g
+
+    cmd = "OMP_NUM_THREADS=%d %s %s" % (threads, os.path.relpath(sys.executable), " ".join(sys.argv))
+    cmd = "`%s`, which runs `%s`" % (args.cmd, cmd) if args.cmd else "`%s`" % cmd
+    lines = ["# nicex CPU ops vs PyTorch", ""]
+    lines += machine.machine_lines(threads)
+    lines += [machine.torch_line(w.label, w.python, w.info) for w in workers]
+    if blas_info and blas_info.get("numpy"):
+        lines.append("- numpy column: numpy.matmul in float32, numpy %s in the %s interpreter, BLAS: %s%s"
+                     % (blas_info["numpy"], blas_label, blas_name,
+                        "" if blas_is_fast else " (not an optimised BLAS: left out of the peak)"))
+    lines += [
+        "- nicex: %s at git %s" % (args.nicex, machine.git_rev()),
+        "- command: %s" % cmd,
+        "- **peak: %.1f GFLOP/s**, the best SGEMM measured in this run (%s); every GFLOP/s cell gives its"
+        " fraction of it in parentheses" % (peak, peak_who) if peak else "- peak: not measured (%s)" % peak_who,
+        "- load average (1, 5, 15 min) at the start %.2f %.2f %.2f, at the end %.2f %.2f %.2f: other programs"
+        " share the cores; all sides see the same load, shape by shape, so compare the ratios"
+        % (load_start + load_end),
+        "- method: per shape, %d rounds alternating nicex and each PyTorch; each the median of %d timed runs after a"
+        " warm-up; the table gives the median over rounds. conv = forward + backward (dx, dw, db); gemm = C = A B."
+        " GFLOP/s counts a multiply-add as 2 flops (conv: 3 GEMM-equivalents). ratio = torch ms / nicex ms"
+        " (above 1: nicex faster). Clock: %s." % (args.rounds, args.reps,
+                                                 "wall time" if args.clock == "wall" else "process CPU time"),
+        "",
+    ]
+    head = "| op | shape | nicex ms |" + "".join(" torch %s ms |" % w.label for w in workers)
+    head += " numpy ms |" if any(blas_ms.values()) else ""
+    head += " nicex GFLOP/s |" + "".join(" torch %s GFLOP/s |" % w.label for w in workers)
+    head += "".join(" ratio vs %s |" % w.label for w in workers)
+    lines.append(head)
+    lines.append("|---|---|" + "---:|" * (head.count("|") - 3))
+    for s in shapes:
+        n = s["name"]
+        a = med(nx_ms[n])
+        ts = [med(th_ms[(w.label, n)]) for w in workers]
+        row = "| %s | %s | %.3f |" % (n, shape_str(s), a) + "".join(" %.3f |" % t for t in ts)
+        if any(blas_ms.values()):
+            row += " %.3f |" % med(blas_ms[n]) if blas_ms[n] else " - |"
+        row += " %s |" % cell(s["flops"], a) + "".join(" %s |" % cell(s["flops"], t) for t in ts)
+        row += "".join(" %.2f |" % (t / a) for t in ts)
+        lines.append(row)
+    if any(blas_ms.values()):
+        lines += ["", "numpy (%s) GFLOP/s (fraction of peak): " % blas_name + ", ".join(
+            "%s %s" % (s["name"], cell(s["flops"], med(blas_ms[s["name"]]))) for s in shapes if blas_ms[s["name"]])]
     text = "\n".join(lines) + "\n"
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    tmp = args.out + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, args.out)
+    machine.write_atomic(args.out, text)
     print(text)
 
 
