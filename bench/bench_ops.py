@@ -10,7 +10,11 @@ for the whole run. For each round and each shape the driver runs the C
 program on that shape alone, then each worker on the same shape, so all see
 the same machine load (other processes share the cores); each side reports
 the median of --reps timed repetitions after a warm-up, and the table shows
-the median over --rounds rounds. conv is one forward plus one backward that
+the median over --rounds rounds. Before each measurement the driver idles
+--settle seconds: a worker's OpenMP and OpenBLAS threads spin for a while
+after their last job and would take one of two cores from the C program
+measured next. (On a 2-vCPU virtual machine a 0.5 ms GEMM still reads 4-8 ms
+now and then, in either side: take the median of several --rounds.) conv is one forward plus one backward that
 computes dx, dw and db (F.conv2d with x, w and b requiring grad); gemm is
 C = A B (torch.mm, with .t() views for the transposed cases). The first
 worker (--openblas) also times numpy.matmul in float32 on the gemm shapes:
@@ -166,6 +170,9 @@ def main():
                     help="wall time (default), or process CPU time (a diagnostic on a shared machine: with one "
                          "thread it leaves out time spent descheduled)")
     ap.add_argument("--cmd", default=None, help="the command that ran this one (e.g. make bench-ops TORCH=both), recorded with it")
+    ap.add_argument("--settle", type=float, default=0.5,
+                    help="seconds of idle before each measurement, so that the previous side's spinning "
+                         "OpenMP / OpenBLAS threads have gone to sleep (default 0.5)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -195,9 +202,11 @@ def main():
     blas_ms = {s["name"]: [] for s in shapes}
     for r in range(args.rounds):
         for s in shapes:
+            time.sleep(args.settle)
             nx_ms[s["name"]].append(nicex_time(args.nicex, s["name"], args.reps, args.clock)["ms"])
             msg = "round %d %-30s nicex %9.3f ms" % (r + 1, s["name"], nx_ms[s["name"]][-1])
             for w in workers:
+                time.sleep(args.settle)
                 res = w.time(s, args.reps, w.label == blas_label)
                 th_ms[(w.label, s["name"])].append(res["torch_ms"])
                 msg += "  %s %9.3f ms" % (w.label, res["torch_ms"])
