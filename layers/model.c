@@ -129,10 +129,10 @@ int model_normalize_parse(const char *s, bool *on, float mean[3], float std[3]) 
         nm == ns && (nm == 1 || nm == 3)) {
         for (int c = nm; c < 3; c++) mean[c] = mean[0], std[c] = std[0];
         bool ok = true;
-        for (int c = 0; c < 3; c++) ok &= isfinite(mean[c]) && isfinite(std[c]) && std[c] > 0;
+        for (int c = 0; c < 3; c++) ok &= isfinite(mean[c]) && isnormal(std[c]) && std[c] > 0; /* normal: 1/std finite */
         if (ok) return 0;
     }
-    nx_error_set("'%s': expected none, cifar10, imagenet, data, or M1,M2,M3/S1,S2,S3 (or M/S) with every M finite and every S > 0 and finite", s);
+    nx_error_set("'%s': expected none, cifar10, imagenet, data, or M1,M2,M3/S1,S2,S3 (or M/S) with every M finite and every S positive, finite and at least 1.2e-38", s);
     return -1;
 }
 

@@ -224,6 +224,9 @@ START_TEST(test_flags_out_of_range) {
     expect_fail(2, "--lambda1", ARGS("nice", "train", "--classifier", ckpt, "--data", fm, "--lambda1", "nan"));
     expect_fail(2, "--cols", ARGS("nice", "explain", "--data", fm, "--cols", "-1"));
     expect_fail(2, "--cols", ARGS("nice", "explain", "--data", fm, "--cols", "0"));
+    expect_fail(2, "--mixed", ARGS("nice", "explain", "--data", fm, "--mixed", "-1"));
+    expect_fail(2, "--mixed", ARGS("nice", "explain", "--data", fm, "--mixed", "100000"));
+    expect_fail(2, "does not divide the image side 28", ARGS("nice", "explain", "--data", fm, "--mixed", "5"));
     expect_fail(2, "--block", ARGS("nice", "compress", "--data", fm, "--block", "-2"));
     expect_fail(2, "--classes", ARGS("summary", "--classes", "2000000000"));
 }
@@ -410,6 +413,33 @@ static void edit_nan_weight(Generator *g, Model *m, NiceConfig *c) {
 }
 static void edit_nan_beta(Generator *g, Model *m, NiceConfig *c) { (void)g, (void)m, c->hc.beta = NAN; }
 static void edit_block0(Generator *g, Model *m, NiceConfig *c) { (void)g, (void)m, c->block = 0; }
+
+static uint32_t png_width(const char *path) { /* IHDR's width: bytes 16-19, big-endian */
+    uint8_t h[24] = {0};
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f && fread(h, 1, sizeof h, f) == sizeof h, "%s: no PNG header", path);
+    fclose(f);
+    return (uint32_t)h[16] << 24 | (uint32_t)h[17] << 16 | (uint32_t)h[18] << 8 | h[19];
+}
+
+/* --mixed B that divides the side adds a fourth tile per image (the
+ * mixed-resolution image): the grid is 4/3 as wide as without it. */
+START_TEST(test_explain_mixed_tile) {
+    const char *fm = spec("fashion-mnist", data);
+    char *o3 = tpath("plain"), *o4 = tpath("mixed"), g3[600], g4[600];
+    ck_assert_int_eq(run_nicex(ARGS("nice", "explain", "--data", fm, "--n", "2", "--cols", "2", "--out", o3), 120), 0);
+    ck_assert_int_eq(run_nicex(ARGS("nice", "explain", "--data", fm, "--n", "2", "--cols", "2", "--mixed", "4", "--json",
+                                    "--out", o4), 120), 0);
+    char *out = slurp(tpath("stdout.txt"));
+    ck_assert_msg(strstr(out, "\"accuracy_mixed\"") && strstr(out, "grid.png"), "%s", out);
+    free(out);
+    snprintf(g3, sizeof g3, "%s/grid.png", o3);
+    snprintf(g4, sizeof g4, "%s/grid.png", o4);
+    uint32_t w3 = png_width(g3), w4 = png_width(g4);
+    printf("  grid width %u px without --mixed, %u with --mixed 4\n", w3, w4);
+    ck_assert_msg(w4 > w3 && fabs(w4 / (double)w3 - 4.0 / 3.0) < 0.1, "grid widths %u without --mixed, %u with", w3, w4);
+}
+END_TEST
 
 START_TEST(test_nice_files) {
     const char *fm = spec("fashion-mnist", data), *out = tpath("explain");
@@ -632,6 +662,7 @@ Suite *suite_badinput(void) {
     tcase_add_test(tc, test_checkpoint_metadata);
     tcase_add_test(tc, test_safetensors_headers_parse_fast);
     tcase_add_test(tc, test_nice_files);
+    tcase_add_test(tc, test_explain_mixed_tile);
     tcase_add_test(tc, test_diverging_run_stops);
     tcase_add_test(tc, test_nice_training_stops_at_nan);
     tcase_add_test(tc, test_interrupted_run_resumes_byte_identical);
