@@ -258,7 +258,7 @@ def resnet18_worker(threads, steps, warmup):
                       "info": machine.torch_info()}))
 
 
-def nice_worker(data_dir, threads, limit, classifier, check_gen):
+def nice_worker(data_dir, threads, limit, classifier, init_gen, check_gen):
     import math
     import numpy as np
     import torch
@@ -283,6 +283,15 @@ def nice_worker(data_dir, threads, limit, classifier, check_gen):
     xte = torch.tensor(load_idx(np, find(data_dir, "t10k-images-idx3-ubyte")), dtype=torch.float32).div_(255).unsqueeze(1)
     yte = torch.tensor(load_idx(np, find(data_dir, "t10k-labels-idx1-ubyte")).astype(np.int64))
     gen = nn.Conv2d(1, 1, 3, 1, 1)  # nice/generator.c's mnist generator, PyTorch's default init
+
+    def load_gen(path):
+        g = load_safetensors(np, path)
+        with torch.no_grad():
+            gen.weight.copy_(torch.from_numpy(g["generator.conv1.weight"]))
+            gen.bias.copy_(torch.from_numpy(g["generator.conv1.bias"]))
+
+    if init_gen:  # nicex's initial generator: then only the noise and the shuffling differ
+        load_gen(init_gen)
     opt = torch.optim.Adam(gen.parameters(), lr=NICE_LR)
     shift = HC_BETA * math.log(-HC_GAMMA / HC_ZETA)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(xtr, ytr), batch_size=NICE_BATCH, shuffle=True)
@@ -311,19 +320,17 @@ def nice_worker(data_dir, threads, limit, classifier, check_gen):
     r = {"seconds": seconds, "accuracy": acc, "density": density, "loss_d": ld / len(xtr), "loss_c": lc / len(xtr),
          "images": len(xtr), "info": machine.torch_info()}
     if check_gen:  # this test pass on the generator nicex trained: the same numbers as nicex's, if it is the same
-        g = load_safetensors(np, check_gen)
-        with torch.no_grad():
-            gen.weight.copy_(torch.from_numpy(g["generator.conv1.weight"]))
-            gen.bias.copy_(torch.from_numpy(g["generator.conv1.bias"]))
+        load_gen(check_gen)
         r["check_accuracy"], r["check_density"] = evaluate(gen)
     print(json.dumps(r))
 
 
-def torch_run(python, part, args, threads, check_gen=None):
+def torch_run(python, part, args, threads, init_gen=None, check_gen=None):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     cmd = [python, os.path.abspath(__file__), "--worker", part, "--data", args.data, "--threads", str(threads),
            "--limit", str(args.limit), "--resnet-steps", str(args.resnet_steps), "--resnet-warmup",
-           str(args.resnet_warmup), "--classifier", args.classifier] + (["--check-gen", check_gen] if check_gen else [])
+           str(args.resnet_warmup), "--classifier", args.classifier]
+    cmd += (["--init-gen", init_gen] if init_gen else []) + (["--check-gen", check_gen] if check_gen else [])
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -558,12 +565,13 @@ def nice_lines(nx, th, sides, peak, args, data_spec):
         " z = clamp01(sigmoid((log_alpha + log u - log(1 - u)) / beta) (zeta - gamma) + gamma), u ~ U(0, 1) clamped"
         " to [1e-6, 1 - 1e-6], beta 2/3, gamma -0.1, zeta 1.1; x~ = x z (background zero); L = CE(LeNet5(x~), y)"
         " + %g mean(sigmoid(log_alpha - beta log(-gamma / zeta))) (lambda2 0: no smoothness term); Adam lr %g on"
-        " the generator's 10 parameters only; LeNet5 frozen, its weights read from %s. Batch %d, %d training"
+        " the generator's 10 parameters only, starting from nicex's initial generator (seed 0: its one step of"
+        " one image at lr 1e-9); LeNet5 frozen, its weights read from %s. Batch %d, %d training"
         " images, shuffled; time is the training loop of the epoch (median of %d rounds). After it, on the 10,000"
         " test images with the test mask z^ = clamp01(sigmoid(log_alpha / beta) (zeta - gamma) + gamma) (eq. 12):"
         " accuracy of LeNet5 on x z^ and the mask density (fraction of z^ > 0.5). The two sides draw different"
-        " noise and initialise the generator differently, so their losses and statistics agree only roughly: they"
-        " show that both train the same thing. Effective GFLOP/s = %.2f GFLOP (2 x the multiply-adds of the"
+        " noise (Philox, torch.rand) and shuffle differently, so their losses and statistics agree only roughly:"
+        " they show that both train the same thing. Effective GFLOP/s = %.2f GFLOP (2 x the multiply-adds of the"
         " generator's forward and dW and of LeNet5's forward and dX, conv1's included: the gradient goes on to the"
         " mask; no dW of LeNet5) / seconds."
         % (cmd, NICE_LAMBDA1, NICE_LR, args.classifier, NICE_BATCH, images, args.rounds, flops / 1e9),
@@ -609,13 +617,14 @@ def main():
     ap.add_argument("--worker", choices=PARTS, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--check-gen", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--init-gen", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker == "lenet5":
         return lenet5_worker(args.data, args.threads, args.limit)
     if args.worker == "resnet18":
         return resnet18_worker(args.threads, args.resnet_steps, args.resnet_warmup)
     if args.worker == "nice":
-        return nice_worker(args.data, args.threads, args.limit, args.classifier, args.check_gen)
+        return nice_worker(args.data, args.threads, args.limit, args.classifier, args.init_gen, args.check_gen)
 
     parts = [p for p in args.parts.split(",") if p]
     for p in parts:
@@ -636,7 +645,12 @@ def main():
     nx = {p: [] for p in parts}
     th = {p: {label: [] for label, _ in sides} for p in parts}
     work = tempfile.mkdtemp(prefix="bench_train.")
-    nice_out = os.path.join(work, "nice.safetensors")
+    nice_out, nice_init = os.path.join(work, "nice.safetensors"), None
+    if "nice" in parts:  # nicex's initial generator (seed 0): one step of 1 image at lr 1e-9 moves it by ~1e-9
+        nice_init = os.path.join(work, "nice-init.safetensors")
+        cmd = nice_nicex_cmd(args.nicex, args.classifier, spec, 1, nice_init)
+        cmd[cmd.index("--lr") + 1], cmd[cmd.index("--batch") + 1] = "1e-9", "1"
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
     for r in range(args.rounds):
         for part in parts:
             if part == "lenet5":
@@ -648,8 +662,9 @@ def main():
             nx[part].append(res)
             print("round %d %s nicex %s" % (r + 1, part, json.dumps(res)), file=sys.stderr, flush=True)
             for label, python in sides:
-                check = nice_out if part == "nice" and r == 0 else None
-                th[part][label].append(torch_run(python, part, args, threads, check))
+                nice = part == "nice"
+                th[part][label].append(torch_run(python, part, args, threads, nice_init if nice else None,
+                                                 nice_out if nice and r == 0 else None))
                 print("round %d %s torch %s %s" % (r + 1, part, label,
                                                    json.dumps({k: v for k, v in th[part][label][-1].items()
                                                                if k != "info"})), file=sys.stderr, flush=True)
@@ -661,7 +676,8 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
 
     info = {label: th[parts[0]][label][0]["info"] for label, _ in sides}
-    cmd = "OMP_NUM_THREADS=%d %s %s" % (threads, os.path.relpath(sys.executable), " ".join(sys.argv))
+    omp_env = "".join(" %s=%s" % (k, os.environ[k]) for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in os.environ)
+    cmd = "OMP_NUM_THREADS=%d%s %s %s" % (threads, omp_env, os.path.relpath(sys.executable), " ".join(sys.argv))
     cmd = "`%s`, which runs `%s`" % (args.cmd, cmd) if args.cmd else "`%s`" % cmd
     titles = {"lenet5": "LeNet5 epoch", "resnet18": "ResNet18 step", "nice": "NICE epoch"}
     lines = ["# Training on the CPU, nicex vs PyTorch: %s" % ", ".join(titles[p] for p in parts), ""]
