@@ -35,10 +35,12 @@ nice: `nicex nice train --classifier models/lenet5-fashion-mnist.safetensors
 generator), z = hard-concrete sample (beta 2/3, gamma -0.1, zeta 1.1,
 u clamped to [1e-6, 1 - 1e-6]), x~ = x z, L = CE(LeNet5(x~), y) + 5 mean(
 sigmoid(log_alpha - beta log(-gamma / zeta))), Adam on the generator's 10
-parameters, LeNet5 frozen in eval mode (weights from the same safetensors
-file). Time is the training loop of the epoch; the test statistics after it
-(accuracy on x z^ with the test mask, mask density) show that both trained
-the same thing.
+parameters, from nicex's initial generator (so only the noise and the
+shuffling differ), LeNet5 frozen in eval mode (weights from the same
+safetensors file). Time is the training loop of the epoch; the test
+statistics after it (accuracy on x z^ with the test mask, mask density)
+show that both trained the same thing, and the PyTorch test pass run on the
+generator nicex trained must give nicex's own numbers.
 
 peak = the best SGEMM GFLOP/s measured in this run (bench_ops.py's gemm
 shapes: nicex, an MKL build of torch.mm, numpy's OpenBLAS); each row gives its
