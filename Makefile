@@ -9,7 +9,8 @@
 #   make fuzz         libFuzzer harnesses of the file readers (clang), FUZZ_SECONDS each
 #   make golden       regenerate tests/golden/data with PyTorch (installs python3-torch)
 #   make bench-ops    GEMM and conv2d against PyTorch CPU -> bench/results/ops-cpu.md
-#   make bench-train  one LeNet5 epoch against PyTorch CPU, and its profile -> bench/results/train-cpu.md
+#   make bench-train  against PyTorch CPU: one LeNet5 epoch and its profile, a ResNet18 step (224, batch 16),
+#                     one NICE epoch (the shipped generator's) -> bench/results/train-cpu.md
 #                     (TORCH=pypi|debian|both, default both: PyPI's torch 2.x in .venv-bench/, Debian's 1.13)
 #   make bench-nice-lambda  the lambda1 sweep of NICE on Fashion-MNIST -> bench/results/nice-*.md
 #   make fetch-data   unpack CIFAR-10 JPEG and Imagenette from ../shared/data into DATA_DIR (default .data/)
@@ -167,10 +168,13 @@ bench-ops: $(BENCH_DEPS_$(TORCH)) $(BUILD)/bench_ops
 	$(BENCH_THREADS) $(BENCH_PY) bench/bench_ops.py --nicex $(BUILD)/bench_ops --torch $(BENCH_SIDES_$(TORCH)) \
 	  --cmd "make bench-ops TORCH=$(TORCH)" --out bench/results/ops-cpu.md
 
+# PARTS: of lenet5,resnet18,nice (bench/bench_train.py --parts)
+PARTS ?= lenet5,resnet18,nice
 bench-train: $(BENCH_DEPS_$(TORCH)) $(BIN) $(BUILD)/bench_ops
 	$(BENCH_TORCH_OK)
 	$(BENCH_THREADS) $(BENCH_PY) bench/bench_train.py --nicex $(BIN) --bench-ops $(BUILD)/bench_ops \
-	  --torch $(BENCH_SIDES_$(TORCH)) --cmd "make bench-train TORCH=$(TORCH)" --out bench/results/train-cpu.md
+	  --torch $(BENCH_SIDES_$(TORCH)) --parts $(PARTS) --cmd "make bench-train TORCH=$(TORCH) PARTS=$(PARTS)" \
+	  --out bench/results/train-cpu.md
 
 bench-nice-cifar: deps $(BIN)
 	sh bench/nice_cifar.sh bench/results

@@ -127,9 +127,9 @@ static int nice_train_cmd(int argc, char **argv) {
     if (json)
         printf("{\"lambda1\": %g, \"lambda2\": %g, \"block\": %d, \"finetune\": \"%s\", \"accuracy\": %.6f, "
                "\"density\": %.6f, \"mask_mean\": %.6f, \"tv\": %.4f, \"loss_d\": %.6f, \"loss_c\": %.6f, "
-               "\"loss_s\": %.6f, \"out\": \"%s\"}\n",
+               "\"loss_s\": %.6f, \"seconds\": %.3f, \"out\": \"%s\"}\n",
                c.lambda1, c.lambda2, c.block, c.finetune ? c.finetune : "", s.accuracy, s.density, s.mask_mean, s.tv,
-               s.loss_d, s.loss_c, s.loss_s, out);
+               s.loss_d, s.loss_c, s.loss_s, s.seconds, out);
     else printf("saved %s (test: accuracy on mixed-resolution images %.2f%%, mask density %.3f)\n", out,
                 100 * s.accuracy, s.density);
     generator_free(&g);

@@ -114,7 +114,8 @@ int cmd_train(int argc, char **argv) {
     float rrc_scale = 0.08f;
     const Opt opts[] = {
         {"model", OPT_STR, &model_name, "lenet5 | vgg11 | resnet18 | resnet18-cifar (default lenet5)"},
-        {"data", OPT_STR, &data, "fashion-mnist | mnist:DIR | cifar10:DIR | folder:DIR (default fashion-mnist)"},
+        {"data", OPT_STR, &data,
+         "fashion-mnist | mnist:DIR | cifar10:DIR | folder:DIR | synthetic:N:CxHxW:K (default fashion-mnist)"},
         {"epochs", OPT_INT, &epochs, "epochs (default 10)", OPT_RANGE(1, 100000)},
         {"batch", OPT_INT, &batch, "batch size (default 100)", OPT_RANGE(1, 65536)},
         {"opt", OPT_STR, &opt_name, "sgd | adam | adamw (default adam)"},

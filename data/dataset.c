@@ -1,8 +1,10 @@
-/* dataset.c: dataset specs, the IDX and CIFAR-10 datasets, common helpers.
+/* dataset.c: dataset specs, the IDX, CIFAR-10 and synthetic datasets, common helpers.
  *
  * dataset_open parses "name[:DIR]", reads the split's files with the format
  * readers (idx.c, cifar.c, folder.c), checks labels against the class
  * count, and resizes to image_size when asked (PIL bilinear, image.c).
+ * "synthetic:N:CxHxW:K" draws N images and labels from Philox streams
+ * (pixels uniform in 0..255, labels uniform in 0..K-1), for benchmarks.
  */
 #include "data/dataset.h"
 
@@ -192,6 +194,48 @@ static int cifar_dataset_open(Dataset *d, const char *dir, DataSplit split) {
     return 0;
 }
 
+/* ---- synthetic:N:CxHxW:K -------------------------------------------------- */
+
+/* "N:CxHxW:K" -> sizes; -1 + nx_error_set on anything else. */
+static int synthetic_parse(const char *arg, int64_t *n, int *c, int *h, int *w, int *k) {
+    long long nn;
+    int cc, hh, ww, kk, end = 0;
+    if (sscanf(arg, "%lld:%dx%dx%d:%d%n", &nn, &cc, &hh, &ww, &kk, &end) != 5 || arg[end] != '\0') {
+        nx_error_set("dataset 'synthetic:%s': expected synthetic:N:CxHxW:K (e.g. synthetic:64:3x224x224:10)", arg);
+        return -1;
+    }
+    if (nn < 1 || cc < 1 || cc > 3 || hh < 1 || ww < 1 || hh > DATASET_MAX_SIDE || ww > DATASET_MAX_SIDE || kk < 1 ||
+        kk > DATASET_MAX_CLASSES) {
+        nx_error_set("dataset 'synthetic:%s': expected N >= 1, C in 1..3, sides 1..%d, K in 1..%d", arg,
+                     DATASET_MAX_SIDE, DATASET_MAX_CLASSES);
+        return -1;
+    }
+    *n = nn, *c = cc, *h = hh, *w = ww, *k = kk;
+    return 0;
+}
+
+/* Pixel j of sample i: the low byte of philox_word(s, i * CHW + j); label i:
+ * (philox_word(t, i) * K) >> 32; s and t are data_stream(0, DATA_TAG_SYNTH_PIXELS
+ * or _LABELS, split): the same bytes for the same spec on every machine. */
+static int synthetic_dataset_open(Dataset *d, const char *arg, DataSplit split) {
+    int64_t n;
+    int c, h, w, k;
+    if (synthetic_parse(arg, &n, &c, &h, &w, &k) != 0) return -1;
+    int64_t chw = (int64_t)c * h * w;
+    if (!(d->pixels = data_alloc(n, chw, "synthetic", "pixels"))) return -1;
+    if (!(d->labels = data_alloc(n, (int64_t)sizeof(int32_t), "synthetic", "labels"))) return -1;
+    uint64_t ps = data_stream(0, DATA_TAG_SYNTH_PIXELS, (uint64_t)split);
+    uint64_t ls = data_stream(0, DATA_TAG_SYNTH_LABELS, (uint64_t)split);
+#pragma omp parallel for schedule(static) if (n * chw > 65536)
+    for (int64_t i = 0; i < n * chw; i++) d->pixels[i] = (uint8_t)philox_word(ps, (uint64_t)i);
+    for (int64_t i = 0; i < n; i++) d->labels[i] = (int32_t)(((uint64_t)philox_word(ls, (uint64_t)i) * (uint64_t)k) >> 32);
+    d->n = n, d->c = c, d->h = h, d->w = w;
+    d->n_classes = k;
+    d->class_names = nx_calloc((size_t)k, sizeof(char *));
+    for (int i = 0; i < k; i++) d->class_names[i] = str_printf("%d", i);
+    return 0;
+}
+
 /* ---- resizing a loaded dataset ------------------------------------------- */
 
 static int resize_all(Dataset *d, int size) {
@@ -235,7 +279,23 @@ int dataset_open(Dataset *d, const char *spec, DataSplit split, int image_size, 
     const char *arg = colon ? colon + 1 : NULL;
     char name[sizeof d->kind] = {0}; /* the longest kind, "fashion-mnist", fits */
     if (name_len < sizeof name) memcpy(name, spec, name_len);
-    static const char *usage = "expected fashion-mnist, fashion-mnist:DIR, mnist:DIR, cifar10:DIR or folder:DIR";
+    static const char *usage =
+        "expected fashion-mnist, fashion-mnist:DIR, mnist:DIR, cifar10:DIR, folder:DIR or synthetic:N:CxHxW:K";
+    if (strcmp(name, "synthetic") == 0) {
+        d->root = str_dup(spec);
+        if (synthetic_dataset_open(d, arg ? arg : "", split) != 0) {
+            dataset_free(d);
+            d->split = split;
+            return -1;
+        }
+        snprintf(d->kind, sizeof d->kind, "%s", name);
+        if (image_size > 0 && (d->h != image_size || d->w != image_size) && resize_all(d, image_size) != 0) {
+            dataset_free(d);
+            d->split = split;
+            return -1;
+        }
+        return 0;
+    }
     bool needs_dir = strcmp(name, "mnist") == 0 || strcmp(name, "cifar10") == 0 || strcmp(name, "folder") == 0;
     if (needs_dir && (!arg || !*arg)) {
         nx_error_set("dataset '%s' needs a folder: %s:DIR", spec, name);

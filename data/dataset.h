@@ -13,6 +13,11 @@
  *                          both exist, else a fixed split of each class made
  *                          from the seed (one image in five, rounded down, is
  *                          test; see docs/data.md)
+ *   synthetic:N:CxHxW:K    N seeded random images (C channels, H x W, pixels
+ *                          uniform in 0..255) with labels uniform in 0..K-1,
+ *                          from Philox streams that depend only on the spec
+ *                          and the split (both splits have N images), e.g.
+ *                          synthetic:64:3x224x224:10 for speed measurements
  *
  * Pixels stay uint8, (N, C, H, W), so that Imagenette at 224x224 takes 1.4 GB
  * and not four times that; the Loader (data/loader.h) converts batches to
@@ -36,7 +41,7 @@ typedef enum { DATA_TRAIN = 0, DATA_TEST = 1 } DataSplit;
 #define DATASET_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
 typedef struct Dataset {
-    char kind[16];       /* "fashion-mnist", "mnist", "cifar10" or "folder" */
+    char kind[16];       /* "fashion-mnist", "mnist", "cifar10", "folder" or "synthetic" */
     char *root;          /* the folder the files were read from */
     DataSplit split;
     int64_t n;           /* number of samples */
@@ -77,6 +82,8 @@ const char *dataset_describe(const Dataset *d);
 #define DATASET_MAX_BYTES ((int64_t)1 << 36) /* 64 GiB */
 /* Image sides (native or --image-size) are at most this. */
 #define DATASET_MAX_SIDE 4096
+/* synthetic:N:CxHxW:K takes K up to this. */
+#define DATASET_MAX_CLASSES 100000
 
 /* malloc(n * each) for data whose size comes from a file: NULL with
  * nx_error_set("name: N x M bytes of what: over the 64 GiB limit" or
@@ -97,6 +104,8 @@ void data_permutation(int64_t *perm /* (n) */, int64_t n, uint64_t stream);
 #define DATA_TAG_SHUFFLE 0x5348554646ull /* "SHUFF": loader order per epoch */
 #define DATA_TAG_AUGMENT 0x4155474dull   /* "AUGM": loader crops and flips per epoch */
 #define DATA_TAG_RRC 0x525243ull         /* "RRC": loader random-resized crops per epoch */
+#define DATA_TAG_SYNTH_PIXELS 0x53594e50ull /* "SYNP": synthetic pixels per split */
+#define DATA_TAG_SYNTH_LABELS 0x53594e4cull /* "SYNL": synthetic labels per split */
 
 /* ---- file formats (data/idx.c, data/cifar.c, data/folder.c) ------------- */
 

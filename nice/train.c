@@ -108,6 +108,7 @@ int nice_train(Generator *g, Model *m, const Dataset *train, const Dataset *test
     if (loader_init(&l, &sub, &o) != 0) return -1;
     Device dev = m->params.device;
     NiceStats s = {0};
+    double train_seconds = 0;
     for (int epoch = 0; epoch < c->epochs; epoch++) {
         optim_schedule(opt_g, &c->schedule, epoch);
         if (opt_d) optim_schedule(opt_d, &c->schedule, epoch);
@@ -171,8 +172,9 @@ int nice_train(Generator *g, Model *m, const Dataset *train, const Dataset *test
             return -1;
         }
         double seconds = now_seconds() - p.t0;
+        train_seconds += seconds;
         s = nice_evaluate(g, m, test, c, 500);
-        s.loss_d = ld / seen, s.loss_c = lc / seen, s.loss_s = ls / seen;
+        s.loss_d = ld / seen, s.loss_c = lc / seen, s.loss_s = ls / seen, s.seconds = train_seconds;
         if (!c->quiet)
             printf("nice epoch %d/%d  L_D %.4f  L_C %.4f  L_S %.4f  | test: acc %.2f%%  density %.3f  TV %.1f  "
                    "%.1f s\n",

@@ -43,6 +43,7 @@ typedef struct {
     double mask_mean;  /* mean of the test-time mask */
     double tv;         /* mean per-image L1 total variation (eq. 9 pairs) of the test-time mask */
     double loss_d, loss_c, loss_s; /* training losses of the last epoch */
+    double seconds;    /* nice_train: training time of all epochs, without the evaluations */
     int64_t n;
 } NiceStats;
 

@@ -28,6 +28,7 @@
 #include "data/image.h"
 #include "data/loader.h"
 #include "eval/maps.h"
+#include "tensor/rng.h"
 #include "tensor/safetensors.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -370,6 +371,49 @@ START_TEST(test_unknown_dataset) {
     DataSplit s;
     assert_error(dataset_split_parse("dev", &s), "unknown split 'dev'", NULL, NULL);
     ck_assert(dataset_split_parse("val", &s) == 0 && s == DATA_TEST);
+}
+END_TEST
+
+/* synthetic:N:CxHxW:K: sizes, the Philox bytes the header promises, the
+ * same bytes twice, other bytes for the other split, labels in range and
+ * spread over the classes, and one-line errors for malformed specs. */
+START_TEST(test_synthetic_dataset) {
+    Dataset a, b, t;
+    ck_assert_int_eq(dataset_open(&a, "synthetic:200:3x8x6:7", DATA_TRAIN, 0, 1), 0);
+    ck_assert_int_eq(dataset_open(&b, "synthetic:200:3x8x6:7", DATA_TRAIN, 0, 99), 0); /* the seed is not used */
+    ck_assert_int_eq(dataset_open(&t, "synthetic:200:3x8x6:7", DATA_TEST, 0, 1), 0);
+    ck_assert_str_eq(a.kind, "synthetic");
+    ck_assert(a.n == 200 && a.c == 3 && a.h == 8 && a.w == 6 && a.n_classes == 7 && t.n == 200);
+    ck_assert_str_eq(a.class_names[6], "6");
+    size_t bytes = 200 * 3 * 8 * 6;
+    ck_assert(memcmp(a.pixels, b.pixels, bytes) == 0 && memcmp(a.labels, b.labels, 200 * sizeof(int32_t)) == 0);
+    ck_assert(memcmp(a.pixels, t.pixels, bytes) != 0);
+    uint64_t ps = data_stream(0, DATA_TAG_SYNTH_PIXELS, DATA_TRAIN), ls = data_stream(0, DATA_TAG_SYNTH_LABELS, DATA_TRAIN);
+    int count[7] = {0};
+    double mean = 0;
+    for (size_t i = 0; i < bytes; i++) {
+        ck_assert_int_eq(a.pixels[i], (uint8_t)philox_word(ps, i));
+        mean += a.pixels[i] / (double)bytes;
+    }
+    for (int i = 0; i < 200; i++) {
+        ck_assert(a.labels[i] >= 0 && a.labels[i] < 7);
+        ck_assert_int_eq(a.labels[i], (int32_t)(((uint64_t)philox_word(ls, (uint64_t)i) * 7) >> 32));
+        count[a.labels[i]]++;
+    }
+    ck_assert_msg(fabs(mean - 127.5) < 3, "pixel mean %g", mean);
+    for (int k = 0; k < 7; k++) ck_assert_msg(count[k] > 10, "class %d has %d of 200 labels", k, count[k]);
+    dataset_free(&a);
+    dataset_free(&b);
+    dataset_free(&t);
+    ck_assert_int_eq(dataset_open(&a, "synthetic:3:1x28x28:10", DATA_TRAIN, 14, 0), 0); /* --image-size resizes */
+    ck_assert(a.n == 3 && a.c == 1 && a.h == 14 && a.w == 14);
+    dataset_free(&a);
+    const char *bad[] = {"synthetic", "synthetic:", "synthetic:10", "synthetic:10:3x8:2", "synthetic:10:3x8x8:2x",
+                         "synthetic:0:3x8x8:2", "synthetic:10:4x8x8:2", "synthetic:10:3x0x8:2", "synthetic:10:3x8x8:0",
+                         "synthetic:10:3x8x5000:2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_error(dataset_open(&a, bad[i], DATA_TRAIN, 0, 0), "synthetic", "expected", NULL);
+    assert_error(dataset_open(&a, "synthetic:1000000000:3x4096x4096:2", DATA_TRAIN, 0, 0), "synthetic", "limit", NULL);
 }
 END_TEST
 
@@ -1125,6 +1169,7 @@ Suite *suite_data(void) {
     tcase_add_test(tc, test_cifar_roundtrip);
     tcase_add_test(tc, test_cifar_truncated);
     tcase_add_test(tc, test_unknown_dataset);
+    tcase_add_test(tc, test_synthetic_dataset);
     tcase_add_test(tc, test_resize_matches_pil);
     tcase_add_test(tc, test_folder_dataset_matches_pil);
     tcase_add_test(tc, test_folder_splits);
