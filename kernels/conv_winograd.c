@@ -1,0 +1,442 @@
+/* conv_winograd.c: 3x3, stride-1, pad-1 convolutions by Winograd F(2x2, 3x3).
+ *
+ * The same three sums as kernels/ref/conv_ref.c (forward, dX, dW; groups 1,
+ * OH = H, OW = W), with 16 multiplies per 2x2 output tile and channel pair
+ * instead of 36. In 1-D, F(2, 3) computes two outputs of a 3-tap filter g
+ * from four inputs d as y = A^T [(G g) .* (B^T d)] with
+ *
+ *         | 1  0 -1  0 |          | 1    0    0   |
+ *   B^T = | 0  1  1  0 |      G = | 1/2  1/2  1/2 |      A^T = | 1  1  1  0 |
+ *         | 0 -1  1  0 |          | 1/2 -1/2  1/2 |            | 0  1 -1 -1 |
+ *         | 0  1  0 -1 |          | 0    0    1   |
+ *
+ * and the 2-D version nests it along both axes. Output tile (th, tw) covers
+ * y rows 2th, 2th+1 and columns 2tw, 2tw+1 and reads the 4x4 input tile d
+ * at rows 2th-1 .. 2th+2, columns 2tw-1 .. 2tw+2 (zero outside the image:
+ * the padding). With TH = ceil(H/2), TW = ceil(W/2) tiles per image and the
+ * T = N*TH*TW tiles of the batch numbered t = (n*TH + th)*TW + tw:
+ *
+ *   U[xi][o][c] = (G w[o][c] G^T)[xi]          (xi = 4i + j: 16 of them, (O, C) each)
+ *   V[xi][c][t] = (B^T d[c][t] B)[xi]           ((C, T) each)
+ *   M_xi (O, T) = U_xi (O, C) V_xi (C, T)       16 independent GEMMs
+ *   y[o][tile t] = A^T M[.][o][t] A (+ b[o])    (4x4 -> 2x2; outputs past H or W, when H or W is odd, dropped)
+ *
+ * dX is the same convolution applied to dy with the weights turned 180
+ * degrees and the channel roles swapped, W'[c][o][kh][kw] = w[o][c][2-kh][2-kw]
+ * (pad 1 again), added into dx. dW is the adjoint of the forward pass with
+ * respect to U, then of U = G w G^T: with the 2x2 output-gradient tile g of
+ * tile t (0 past H or W) and the 4x4 M'[.][o][t] = A g A^T, where
+ *
+ *       | 1  0 |
+ *   A = | 1  1 |
+ *       | 1 -1 |
+ *       | 0 -1 |
+ *
+ *   dU_xi (O, C) = sum over t of M'_xi (O, T) V_xi (C, T)^T      16 GEMMs, K = tiles
+ *   dw[o][c] += G^T dU[.][o][c] G                                 (4x4 -> 3x3)
+ *
+ * Layout. Each GEMM wants its operand's rows contiguous, so the transforms
+ * scatter: one tile's 16 values go to 16 matrices, at the same (row, column)
+ * of each; tiles of all images sit side by side as columns, so that small
+ * images (VGG's 4x4 layers have 4 tiles each) still make wide GEMMs. The
+ * batch is cut into chunks of tc tiles (tc * 16 * (C + O) floats of V and M
+ * stay a few MiB: near the cores), and each chunk goes
+ *   input transform (threads split the channels) -> 16 GEMMs (threads split
+ *   xi, each GEMM on one thread, the weights packed once per call) ->
+ *   output transform (threads split the output channels),
+ * with a barrier between the steps. For dW every chunk's 16 products are
+ * added into dU in chunk order, each dU_xi by the one thread that owns xi:
+ * no per-thread copies, and the result does not depend on the threads at
+ * all. The GEMMs are kernels/gemm.c's (packed A, sgemm_packed_cpu).
+ *
+ * Rounding. The matrices hold 0, +-1, +-1/2; the transforms are two adds
+ * (B^T), up to two adds and an exact halving (G) or two adds (A^T, A) per
+ * axis. With u = 2^-24 and, per output element, the magnitude
+ *   Mag = sum over c of A^T [ (|G| |w[o][c]| |G|^T) .* (|B^T| |d[c]| |B|) ] A
+ *       <= 4 sum over c of (sum of the 9 |w[o][c]|) (sum of the 16 |d[c]| of the tile)
+ * (every product |w_a| |d_b| appears with a weight of at most 2 per axis),
+ * the forward result is within (C + 11) u Mag of the exact sum (first order;
+ * the GEMM's blocked sum over C contributes the C), dX likewise with O, and
+ * dW within (T + 11) u Mag' with the tiles T in place of the channels. The
+ * direct sum's bound is 9C u sum |w||x|: the same order for inputs without
+ * large cancellation, which is what the tests (tolerance 1e-4 of sum
+ * |w||x|) and the gradient checks see. (F(4x4, 3x3) would save more
+ * multiplies, but its matrices hold 1/4, 1/6, 1/24 and its bound is about
+ * ten times larger.)
+ */
+#include "kernels/conv_winograd.h"
+#include "kernels/gemm.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
+#pragma GCC target("prefer-vector-width=512")
+#endif
+
+static int wino_thread_floats(void) { const char *e = getenv("WINO_TF"); return e ? atoi(e) : (1 << 21); }
+static int wino_min_chunks(void) { const char *e = getenv("WINO_MC"); return e ? atoi(e) : 2; }
+#define WINO_THREAD_FLOATS wino_thread_floats()
+#define WINO_MAX_THREADS 256
+
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+bool conv_winograd_applies(const ConvShape *s) {
+    if (!(s->KH == 3 && s->KW == 3 && s->stride == 1 && s->pad == 1 && s->groups == 1 && s->C >= 16 &&
+          s->O >= 16 && s->N >= 1))
+        return false;
+    const char *e = getenv("NX_CONV_WINOGRAD");
+    return !(e && e[0] == '0');
+}
+
+/* ---- the plan ------------------------------------------------------------ */
+
+typedef struct {
+    int nt;         /* threads */
+    int TH, TW, TT; /* tiles per image along each axis, per image */
+    int T;          /* tiles of the batch */
+    int tc;         /* tiles per chunk */
+    int chunks;
+    size_t row;     /* floats of one thread's row buffers */
+} WinoPlan;
+
+/* Ci, Co: the channels of the transformed input and output (V and M) */
+static WinoPlan wino_plan(const ConvShape *s, int Ci, int Co) {
+    WinoPlan p;
+    p.nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (p.nt < 1) p.nt = 1;
+    if (p.nt > WINO_MAX_THREADS) p.nt = WINO_MAX_THREADS;
+    p.TH = (s->H + 1) / 2;
+    p.TW = (s->W + 1) / 2;
+    p.TT = p.TH * p.TW;
+    double T = (double)s->N * p.TT;
+    NX_CHECK(T < 1073741824.0, "conv2d winograd: %g tiles", T);
+    p.T = (int)T;
+    int tc = WINO_THREAD_FLOATS / (16 * (Ci + Co)) / 32 * 32;
+    int mc = wino_min_chunks() * p.nt;
+    int bal = ((p.T + mc - 1) / mc + 31) / 32 * 32; /* at least 4 chunks per thread */
+    if (tc > bal) tc = bal;
+    if (tc < 32) tc = 32;
+    if (tc > p.T) tc = p.T;
+    p.tc = tc;
+    p.chunks = (p.T + tc - 1) / tc;
+    p.row = round16(8 * ((size_t)2 * p.TW + 4));
+    return p;
+}
+
+/* One xi plane of a (rows, tc) matrix: padded by a cache line, so that the 16
+ * planes a transform writes at once do not fall on the same cache sets. */
+static size_t plane_floats(int rows, const WinoPlan *p) { return round16((size_t)rows * p->tc) + 16; }
+
+/* The tiles [t0, t0 + cnt) of a chunk as runs along one tile row: image n,
+ * tile row th, tiles tw0 .. tw0 + len - 1, at column q of the chunk. */
+#define FOR_TILE_RUNS(p, t0, cnt, ...)                                                                              \
+    for (int t_ = (t0); t_ < (t0) + (cnt);) {                                                                       \
+        int n = t_ / (p)->TT, th = t_ % (p)->TT / (p)->TW, tw0 = t_ % (p)->TW;                                    \
+        int len = (p)->TW - tw0 < (t0) + (cnt) - t_ ? (p)->TW - tw0 : (t0) + (cnt) - t_, q = t_ - (t0);            \
+        __VA_ARGS__                                                                                                  \
+        t_ += len;                                                                                                   \
+    }
+
+/* ---- transforms ---------------------------------------------------------- */
+
+/* V[xi][c][q + k] = (B^T d B)[xi] for the tiles tw0 + k, k < len, of tile row
+ * th of img (H, W) (one channel); V's planes are `plane` apart, rows ld long. */
+static void input_run(float *restrict V, size_t plane, const float *img, int H, int W, int th, int tw0, int len,
+                      float *restrict rb) {
+    int c0 = 2 * tw0 - 1, width = 2 * len + 2; /* image columns c0 .. c0 + width - 1 */
+    float *a = rb + 4 * (size_t)width;         /* the rows after B^T */
+    for (int i = 0; i < 4; i++) {
+        float *r = rb + (size_t)i * width;
+        int h = 2 * th - 1 + i;
+        if (h < 0 || h >= H) {
+            memset(r, 0, sizeof(float) * width);
+            continue;
+        }
+        const float *src = img + (size_t)h * W;
+        for (int u = 0; u < width; u++) {
+            int w = c0 + u;
+            r[u] = w >= 0 && w < W ? src[w] : 0.0f;
+        }
+    }
+    const float *r0 = rb, *r1 = rb + width, *r2 = rb + 2 * width, *r3 = rb + 3 * width;
+    float *a0 = a, *a1 = a + width, *a2 = a + 2 * width, *a3 = a + 3 * width;
+    for (int u = 0; u < width; u++) { /* rows: B^T d */
+        a0[u] = r0[u] - r2[u];
+        a1[u] = r1[u] + r2[u];
+        a2[u] = r2[u] - r1[u];
+        a3[u] = r1[u] - r3[u];
+    }
+    for (int i = 0; i < 4; i++) { /* columns: (B^T d) B */
+        const float *ai = a + (size_t)i * width;
+        float *v0 = V + (size_t)(4 * i) * plane, *v1 = v0 + plane, *v2 = v1 + plane, *v3 = v2 + plane;
+        for (int k = 0; k < len; k++) {
+            float x0 = ai[2 * k], x1 = ai[2 * k + 1], x2 = ai[2 * k + 2], x3 = ai[2 * k + 3];
+            v0[k] = x0 - x2;
+            v1[k] = x1 + x2;
+            v2[k] = x2 - x1;
+            v3[k] = x1 - x3;
+        }
+    }
+}
+
+/* V[xi][c][t - t0] for every channel c of in (N, Ci, H, W), tiles [t0, t0 + cnt) */
+static void input_transform(float *V, size_t plane, int ld, const float *in, int Ci, const ConvShape *s,
+                            const WinoPlan *p, int t0, int cnt, float *rb) {
+    size_t HW = (size_t)s->H * s->W;
+    FOR_TILE_RUNS(p, t0, cnt, {
+        for (int c = 0; c < Ci; c++)
+            input_run(V + (size_t)c * ld + q, plane, in + ((size_t)n * Ci + c) * HW, s->H, s->W, th, tw0, len, rb);
+    })
+}
+
+/* out[n][o] tiles [t0, t0 + cnt) = A^T M[.][o][t - t0] A (+ bias), or added when add */
+static void output_transform(float *out, const float *M, size_t plane, int ld, int Co, const float *bias, bool add,
+                             const ConvShape *s, const WinoPlan *p, int t0, int cnt, float *rb) {
+    size_t HW = (size_t)s->H * s->W;
+    int H = s->H, W = s->W;
+    FOR_TILE_RUNS(p, t0, cnt, {
+        int w0 = 2 * tw0, wn = 2 * len < W - w0 ? 2 * len : W - w0;
+        for (int o = 0; o < Co; o++) {
+            const float *m = M + (size_t)o * ld + q;
+            float *y0 = rb, *y1 = rb + 2 * len;
+            for (int k = 0; k < len; k++) {
+                float t0r[4], t1r[4];
+                for (int j = 0; j < 4; j++) { /* A^T m */
+                    float m0 = m[(size_t)j * plane + k], m1 = m[(size_t)(4 + j) * plane + k];
+                    float m2 = m[(size_t)(8 + j) * plane + k], m3 = m[(size_t)(12 + j) * plane + k];
+                    t0r[j] = m0 + m1 + m2;
+                    t1r[j] = m1 - m2 - m3;
+                }
+                y0[2 * k] = t0r[0] + t0r[1] + t0r[2]; /* (A^T m) A */
+                y0[2 * k + 1] = t0r[1] - t0r[2] - t0r[3];
+                y1[2 * k] = t1r[0] + t1r[1] + t1r[2];
+                y1[2 * k + 1] = t1r[1] - t1r[2] - t1r[3];
+            }
+            float bo = bias ? bias[o] : 0.0f;
+            float *img = out + ((size_t)n * Co + o) * HW;
+            for (int i = 0; i < 2 && 2 * th + i < H; i++) {
+                float *dst = img + (size_t)(2 * th + i) * W + w0;
+                const float *yr = i ? y1 : y0;
+                if (add)
+                    for (int u = 0; u < wn; u++) dst[u] += bo + yr[u];
+                else
+                    for (int u = 0; u < wn; u++) dst[u] = bo + yr[u];
+            }
+        }
+    })
+}
+
+/* M'[xi][o][t - t0] = (A g A^T)[xi], g the 2x2 tile of dy (N, Co, H, W) (0 past H or W) */
+static void grad_transform(float *Mp, size_t plane, int ld, const float *dy, int Co, const ConvShape *s,
+                           const WinoPlan *p, int t0, int cnt, float *rb) {
+    size_t HW = (size_t)s->H * s->W;
+    int H = s->H, W = s->W;
+    FOR_TILE_RUNS(p, t0, cnt, {
+        int w0 = 2 * tw0, width = 2 * len, wn = width < W - w0 ? width : W - w0;
+        for (int o = 0; o < Co; o++) {
+            const float *img = dy + ((size_t)n * Co + o) * HW;
+            float *g0 = rb, *g1 = rb + width;
+            for (int i = 0; i < 2; i++) {
+                float *g = i ? g1 : g0;
+                int h = 2 * th + i;
+                int valid = h < H ? wn : 0;
+                if (valid) memcpy(g, img + (size_t)h * W + w0, sizeof(float) * valid);
+                for (int u = valid; u < width; u++) g[u] = 0.0f;
+            }
+            float *m = Mp + (size_t)o * ld + q;
+            for (int k = 0; k < len; k++) {
+                float a0 = g0[2 * k], b0 = g0[2 * k + 1], a1 = g1[2 * k], b1 = g1[2 * k + 1];
+                float u[4][2] = {{a0, b0}, {a0 + a1, b0 + b1}, {a0 - a1, b0 - b1}, {-a1, -b1}}; /* A g */
+                for (int i = 0; i < 4; i++) { /* (A g) A^T */
+                    m[(size_t)(4 * i) * plane + k] = u[i][0];
+                    m[(size_t)(4 * i + 1) * plane + k] = u[i][0] + u[i][1];
+                    m[(size_t)(4 * i + 2) * plane + k] = u[i][0] - u[i][1];
+                    m[(size_t)(4 * i + 3) * plane + k] = -u[i][1];
+                }
+            }
+        }
+    })
+}
+
+/* U[xi][o][c] (16 planes `plane` apart, rows (O, C)) = G g G^T, g = w[o][c]
+ * (w (O, C, 3, 3)), turned 180 degrees when flip (the weights of dX, whose
+ * U'_xi (C, O) is then this U_xi transposed). Rows [o0, o1). */
+static void weight_transform(float *restrict U, size_t plane, const float *restrict w, int C, bool flip, int o0,
+                             int o1) {
+    for (int o = o0; o < o1; o++)
+        for (int c = 0; c < C; c++) {
+            const float *src = w + ((size_t)o * C + c) * 9;
+            float g[9], t[12];
+            for (int a = 0; a < 9; a++) g[a] = flip ? src[8 - a] : src[a];
+            for (int j = 0; j < 3; j++) { /* t = G g (4x3) */
+                float g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+                t[j] = g0;
+                t[3 + j] = 0.5f * (g0 + g1 + g2);
+                t[6 + j] = 0.5f * (g0 - g1 + g2);
+                t[9 + j] = g2;
+            }
+            float *dst = U + (size_t)o * C + c;
+            for (int i = 0; i < 4; i++) { /* u = t G^T (4x4) */
+                float t0 = t[3 * i], t1 = t[3 * i + 1], t2 = t[3 * i + 2];
+                dst[(4 * i) * plane] = t0;
+                dst[(4 * i + 1) * plane] = 0.5f * (t0 + t1 + t2);
+                dst[(4 * i + 2) * plane] = 0.5f * (t0 - t1 + t2);
+                dst[(4 * i + 3) * plane] = t2;
+            }
+        }
+}
+
+/* ---- the convolution out (N, Co, H, W) = conv(in (N, Ci, H, W), w) (+ b), or added ---- */
+
+/* Workspace (floats): the packed U_xi (shared); then per thread V and M of a
+ * chunk, its row buffers and a GEMM B panel. The unpacked U (16, Co, Ci),
+ * needed only before the chunks, lies over the per-thread part. */
+typedef struct {
+    size_t pu, vplane, mplane, per_thread, region;
+} WinoConvWs;
+
+static WinoConvWs conv_ws(const WinoPlan *p, int Ci, int Co) {
+    WinoConvWs w;
+    w.pu = 16 * round16(sgemm_packed_a_floats(Co, Ci));
+    w.vplane = plane_floats(Ci, p);
+    w.mplane = plane_floats(Co, p);
+    w.per_thread = 16 * (w.vplane + w.mplane) + p->row + SGEMM_PACK_B_FLOATS;
+    size_t all = w.per_thread * p->nt, u = 16 * (round16((size_t)Co * Ci) + 16);
+    w.region = all > u ? all : u;
+    return w;
+}
+
+/* flip: w is (Ci, Co, 3, 3), and the product uses it turned and transposed (dX) */
+static void wino_conv(float *out, const float *in, const float *w, bool flip, const float *bias, bool add, int Ci,
+                      int Co, const ConvShape *s, float *ws) {
+    WinoPlan p = wino_plan(s, Ci, Co);
+    WinoConvWs z = conv_ws(&p, Ci, Co);
+    size_t pu_one = z.pu / 16;
+    float *pu = ws, *region = pu + z.pu;
+#pragma omp parallel num_threads(p.nt) if (p.nt > 1)
+    {
+        /* U in the region ((16, Co, Ci), or (16, Ci, Co) when flip), then packed: once per call */
+        int wr = flip ? Ci : Co, wc = flip ? Co : Ci;
+        size_t uplane = round16((size_t)Co * Ci) + 16;
+#pragma omp for schedule(static)
+        for (int r = 0; r < wr; r++) weight_transform(region, uplane, w, wc, flip, r, r + 1);
+#pragma omp for schedule(static)
+        for (int xi = 0; xi < 16; xi++)
+            sgemm_pack_a_cpu(pu + pu_one * xi, flip, Co, Ci, region + uplane * xi, wc);
+        float *V = region + z.per_thread * omp_get_thread_num(), *M = V + 16 * z.vplane, *rb = M + 16 * z.mplane;
+        float *pb = rb + p.row;
+        /* chunks taken as threads finish: every output element is written by one chunk */
+#pragma omp for schedule(dynamic, 1)
+        for (int ch = 0; ch < p.chunks; ch++) {
+            int t0 = ch * p.tc, cnt = p.T - t0 < p.tc ? p.T - t0 : p.tc;
+            input_transform(V, z.vplane, p.tc, in, Ci, s, &p, t0, cnt, rb);
+            for (int xi = 0; xi < 16; xi++)
+                sgemm_packed_cpu(Co, cnt, Ci, 1.0f, pu + pu_one * xi, (SgemmB){.B = V + z.vplane * xi, .ldb = p.tc},
+                                 (SgemmC){.C = M + z.mplane * xi, .ldc = p.tc, .beta = 0.0f}, pb);
+            output_transform(out, M, z.mplane, p.tc, Co, bias, add, s, &p, t0, cnt, rb);
+        }
+    }
+}
+
+static size_t conv_ws_floats(const ConvShape *s, int Ci, int Co) {
+    WinoPlan p = wino_plan(s, Ci, Co);
+    WinoConvWs w = conv_ws(&p, Ci, Co);
+    return w.pu + w.region;
+}
+
+size_t conv_winograd_forward_ws_floats(const ConvShape *s) { return conv_ws_floats(s, s->C, s->O); }
+
+void conv_winograd_forward(float *y, const float *x, const float *w, const float *b, const ConvShape *s, float *ws) {
+    wino_conv(y, x, w, false, b, false, s->C, s->O, s, ws);
+}
+
+/* ---- dW ------------------------------------------------------------------- */
+
+/* Per thread: V (16 planes of (C, tc)), M' (16 of (O, tc)), the row buffers,
+ * M'_xi packed as a GEMM A, a B panel, and the thread's dU (16, O, C). */
+typedef struct {
+    size_t vplane, mplane, pa, du, per_thread;
+} WinoDwWs;
+
+static WinoDwWs dw_ws(const ConvShape *s, const WinoPlan *p) {
+    WinoDwWs w;
+    w.vplane = plane_floats(s->C, p);
+    w.mplane = plane_floats(s->O, p);
+    w.pa = round16(sgemm_packed_a_floats(s->O, p->tc));
+    w.du = 16 * round16((size_t)s->O * s->C);
+    w.per_thread = 16 * (w.vplane + w.mplane) + p->row + w.pa + SGEMM_PACK_B_FLOATS + w.du;
+    return w;
+}
+
+static void wino_dw(float *dw, const float *dy, const float *x, const ConvShape *s, float *ws) {
+    WinoPlan p = wino_plan(s, s->C, s->O);
+    WinoDwWs z = dw_ws(s, &p);
+    int C = s->C, O = s->O;
+    size_t duplane = z.du / 16;
+    unsigned char used[WINO_MAX_THREADS] = {0};
+#pragma omp parallel num_threads(p.nt) if (p.nt > 1)
+    {
+        int tid = omp_get_thread_num();
+        float *V = ws + z.per_thread * tid, *Mp = V + 16 * z.vplane, *rb = Mp + 16 * z.mplane, *pa = rb + p.row;
+        float *pb = pa + z.pa, *dU = pb + SGEMM_PACK_B_FLOATS;
+        /* a fixed chunk-to-thread map: each thread's dU sums the same chunks in the same order every time */
+#pragma omp for schedule(static, 1)
+        for (int ch = 0; ch < p.chunks; ch++) {
+            int t0 = ch * p.tc, cnt = p.T - t0 < p.tc ? p.T - t0 : p.tc;
+            input_transform(V, z.vplane, p.tc, x, C, s, &p, t0, cnt, rb);
+            grad_transform(Mp, z.mplane, p.tc, dy, O, s, &p, t0, cnt, rb);
+            for (int xi = 0; xi < 16; xi++) { /* dU_xi (O, C) (+)= M'_xi (O, cnt) V_xi (C, cnt)^T */
+                sgemm_pack_a_cpu(pa, false, O, cnt, Mp + z.mplane * xi, p.tc);
+                sgemm_packed_cpu(O, C, cnt, 1.0f, pa, (SgemmB){.B = V + z.vplane * xi, .ldb = p.tc, .trans_b = true},
+                                 (SgemmC){.C = dU + duplane * xi, .ldc = C, .beta = used[tid] ? 1.0f : 0.0f}, pb);
+            }
+            used[tid] = 1;
+        }
+        /* (the loop's barrier: every dU complete) dw[o][c] += G^T (sum over threads of dU[.][o][c]) G */
+        int nt = omp_get_num_threads();
+#pragma omp for schedule(static)
+        for (int o = 0; o < O; o++)
+            for (int c = 0; c < C; c++) {
+                float u[16], t[12];
+                size_t at = (size_t)o * C + c;
+                for (int xi = 0; xi < 16; xi++) {
+                    float acc = 0.0f;
+                    for (int t2 = 0; t2 < nt; t2++)
+                        if (used[t2]) acc += ws[z.per_thread * t2 + (z.per_thread - z.du) + duplane * xi + at];
+                    u[xi] = acc;
+                }
+                for (int j = 0; j < 4; j++) { /* t = G^T u (3x4) */
+                    float u0 = u[j], u1 = u[4 + j], u2 = u[8 + j], u3 = u[12 + j];
+                    t[j] = u0 + 0.5f * (u1 + u2);
+                    t[4 + j] = 0.5f * (u1 - u2);
+                    t[8 + j] = 0.5f * (u1 + u2) + u3;
+                }
+                float *d = dw + at * 9;
+                for (int i = 0; i < 3; i++) { /* (G^T u) G (3x3) */
+                    float t0 = t[4 * i], t1 = t[4 * i + 1], t2 = t[4 * i + 2], t3 = t[4 * i + 3];
+                    d[3 * i] += t0 + 0.5f * (t1 + t2);
+                    d[3 * i + 1] += 0.5f * (t1 - t2);
+                    d[3 * i + 2] += 0.5f * (t1 + t2) + t3;
+                }
+            }
+    }
+}
+
+/* ---- the backward pass: dX, then dW, sharing the workspace ---------------- */
+
+size_t conv_winograd_backward_ws_floats(const ConvShape *s, bool want_dx, bool want_dw) {
+    size_t a = want_dx ? conv_ws_floats(s, s->O, s->C) : 0, b = 0;
+    if (want_dw) {
+        WinoPlan p = wino_plan(s, s->C, s->O);
+        b = dw_ws(s, &p).per_thread * p.nt;
+    }
+    return a > b ? a : b;
+}
+
+void conv_winograd_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                            const ConvShape *s, float *ws) {
+    if (dx) wino_conv(dx, dy, w, true, NULL, true, s->O, s->C, s, ws);
+    if (dw) wino_dw(dw, dy, x, s, ws);
+}
