@@ -572,7 +572,7 @@ static bool is_depthwise(const ConvShape *s) { return s->groups == s->C && s->O 
 size_t conv2d_forward_ws_cpu(int N, int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups) {
     ConvShape s = conv_shape(N, C, H, W, O, KH, KW, stride, pad, groups);
     if (N == 0 || is_depthwise(&s)) return 0;
-    if (conv_winograd_applies(&s)) return sizeof(float) * conv_winograd_forward_ws_floats(&s);
+    if (conv_winograd_applies(&s, CONV_WINOGRAD_FWD)) return sizeof(float) * conv_winograd_forward_ws_floats(&s);
     ConvPlan p = conv_plan(&s, false, false, false, s.Og, s.Kg);
     return sizeof(float) * conv_ws_floats(&p);
 }
@@ -586,7 +586,7 @@ void conv2d_forward_cpu(float *y, const float *x, const float *w, const float *b
         return;
     }
     NX_CHECK(ws, "conv2d_forward_cpu: no workspace (conv2d_forward_ws_cpu bytes)");
-    if (conv_winograd_applies(&s)) {
+    if (conv_winograd_applies(&s, CONV_WINOGRAD_FWD)) {
         conv_winograd_forward(y, x, w, b, &s, ws);
         return;
     }
@@ -640,13 +640,18 @@ static void backward_dx_as_conv(const ConvShape *s, float *dx, const float *dy, 
 static size_t backward_ws_floats(const ConvShape *s, bool want_dx, bool want_dw) {
     if (s->N == 0 || is_depthwise(s)) return 0;
     size_t a = 0, b = 0;
-    if (conv_winograd_applies(s)) {
-        a = conv_winograd_backward_ws_floats(s, want_dx, want_dw);
-        want_dx = want_dw = false;
-    } else if (want_dx && dx_as_conv(s)) {
+    bool wdx = want_dx && conv_winograd_applies(s, CONV_WINOGRAD_DX);
+    bool wdw = want_dw && conv_winograd_applies(s, CONV_WINOGRAD_DW);
+    if (wdx || wdw) {
+        a = conv_winograd_backward_ws_floats(s, wdx, wdw);
+        want_dx = want_dx && !wdx;
+        want_dw = want_dw && !wdw;
+    }
+    if (want_dx && dx_as_conv(s)) {
         ConvShape t;
         ConvPlan p;
-        a = dx_as_conv_plan(s, &t, &p);
+        size_t c = dx_as_conv_plan(s, &t, &p);
+        if (c > a) a = c;
         want_dx = false;
     }
     if (want_dx || want_dw) {
@@ -677,10 +682,13 @@ void conv2d_backward_cpu(float *dx, float *dw, float *db, const float *dy, const
         if (dx || dw) depthwise_backward(dx, dw, dy, x, w, &s);
         return;
     }
-    if (conv_winograd_applies(&s)) {
-        conv_winograd_backward(dx, dw, dy, x, w, &s, ws);
-        dx = dw = NULL; /* done */
-    } else if (dx && dx_as_conv(&s)) {
+    bool wdx = dx && conv_winograd_applies(&s, CONV_WINOGRAD_DX), wdw = dw && conv_winograd_applies(&s, CONV_WINOGRAD_DW);
+    if (wdx || wdw) {
+        conv_winograd_backward(wdx ? dx : NULL, wdw ? dw : NULL, dy, x, w, &s, ws);
+        if (wdx) dx = NULL; /* done */
+        if (wdw) dw = NULL;
+    }
+    if (dx && dx_as_conv(&s)) {
         backward_dx_as_conv(&s, dx, dy, w, ws);
         dx = NULL; /* done */
     }

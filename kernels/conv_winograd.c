@@ -75,19 +75,28 @@
 #pragma GCC target("prefer-vector-width=512")
 #endif
 
-static int wino_thread_floats(void) { const char *e = getenv("WINO_TF"); return e ? atoi(e) : (1 << 21); }
-static int wino_min_chunks(void) { const char *e = getenv("WINO_MC"); return e ? atoi(e) : 2; }
+static int wino_thread_floats(void) { const char *e = getenv("WINO_TF"); return e ? atoi(e) : (1 << 18); }
+static int wino_min_chunks(void) { const char *e = getenv("WINO_MC"); return e ? atoi(e) : 8; }
+static int wino_dw_floats(void) { const char *e = getenv("WINO_DTF"); return e ? atoi(e) : (1 << 20); }
+static int wino_dw_chunks(void) { const char *e = getenv("WINO_DMC"); return e ? atoi(e) : 2; }
 #define WINO_THREAD_FLOATS wino_thread_floats()
 #define WINO_MAX_THREADS 256
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-bool conv_winograd_applies(const ConvShape *s) {
+/* When Winograd is the faster (measured: bench/bench_ops, 2 threads) */
+static bool wino_default(const ConvShape *s, int pass) {
+    (void)s, (void)pass;
+    return true;
+}
+
+bool conv_winograd_applies(const ConvShape *s, int pass) {
     if (!(s->KH == 3 && s->KW == 3 && s->stride == 1 && s->pad == 1 && s->groups == 1 && s->C >= 16 &&
           s->O >= 16 && s->N >= 1))
         return false;
     const char *e = getenv("NX_CONV_WINOGRAD");
-    return !(e && e[0] == '0');
+    if (e && *e) return (atoi(e) & pass) != 0;
+    return wino_default(s, pass);
 }
 
 /* ---- the plan ------------------------------------------------------------ */
@@ -102,7 +111,7 @@ typedef struct {
 } WinoPlan;
 
 /* Ci, Co: the channels of the transformed input and output (V and M) */
-static WinoPlan wino_plan(const ConvShape *s, int Ci, int Co) {
+static WinoPlan wino_plan(const ConvShape *s, int Ci, int Co, bool for_dw) {
     WinoPlan p;
     p.nt = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (p.nt < 1) p.nt = 1;
@@ -113,8 +122,8 @@ static WinoPlan wino_plan(const ConvShape *s, int Ci, int Co) {
     double T = (double)s->N * p.TT;
     NX_CHECK(T < 1073741824.0, "conv2d winograd: %g tiles", T);
     p.T = (int)T;
-    int tc = WINO_THREAD_FLOATS / (16 * (Ci + Co)) / 32 * 32;
-    int mc = wino_min_chunks() * p.nt;
+    int tc = (for_dw ? wino_dw_floats() : WINO_THREAD_FLOATS) / (16 * (Ci + Co)) / 32 * 32;
+    int mc = (for_dw ? wino_dw_chunks() : wino_min_chunks()) * p.nt;
     int bal = ((p.T + mc - 1) / mc + 31) / 32 * 32; /* at least 4 chunks per thread */
     if (tc > bal) tc = bal;
     if (tc < 32) tc = 32;
@@ -142,37 +151,47 @@ static size_t plane_floats(int rows, const WinoPlan *p) { return round16((size_t
 /* ---- transforms ---------------------------------------------------------- */
 
 /* V[xi][c][q + k] = (B^T d B)[xi] for the tiles tw0 + k, k < len, of tile row
- * th of img (H, W) (one channel); V's planes are `plane` apart, rows ld long. */
+ * th of img (H, W) (one channel); V's planes are `plane` apart. The four
+ * input rows are copied with their zero border, combined by B^T (split into
+ * even and odd columns on the way, so that the column step reads unit
+ * strides), then combined by B. rb: 8 (len + 2) + 2 (2 len + 2) floats. */
 static void input_run(float *restrict V, size_t plane, const float *img, int H, int W, int th, int tw0, int len,
                       float *restrict rb) {
     int c0 = 2 * tw0 - 1, width = 2 * len + 2; /* image columns c0 .. c0 + width - 1 */
-    float *a = rb + 4 * (size_t)width;         /* the rows after B^T */
+    int lo = c0 < 0 ? -c0 : 0, hi = W - c0 < width ? W - c0 : width;
+    int half = len + 1;
+    float *r = rb;                   /* 4 rows of width */
+    float *e = rb + 4 * (size_t)width; /* 4 rows of B^T d, even columns, then 4 odd */
+    float *od = e + 4 * (size_t)half;
     for (int i = 0; i < 4; i++) {
-        float *r = rb + (size_t)i * width;
+        float *ri = r + (size_t)i * width;
         int h = 2 * th - 1 + i;
-        if (h < 0 || h >= H) {
-            memset(r, 0, sizeof(float) * width);
+        if (h < 0 || h >= H || hi <= lo) {
+            memset(ri, 0, sizeof(float) * width);
             continue;
         }
-        const float *src = img + (size_t)h * W;
-        for (int u = 0; u < width; u++) {
-            int w = c0 + u;
-            r[u] = w >= 0 && w < W ? src[w] : 0.0f;
-        }
+        for (int u = 0; u < lo; u++) ri[u] = 0.0f;
+        memcpy(ri + lo, img + (size_t)h * W + c0 + lo, sizeof(float) * (hi - lo));
+        for (int u = hi; u < width; u++) ri[u] = 0.0f;
     }
-    const float *r0 = rb, *r1 = rb + width, *r2 = rb + 2 * width, *r3 = rb + 3 * width;
-    float *a0 = a, *a1 = a + width, *a2 = a + 2 * width, *a3 = a + 3 * width;
-    for (int u = 0; u < width; u++) { /* rows: B^T d */
-        a0[u] = r0[u] - r2[u];
-        a1[u] = r1[u] + r2[u];
-        a2[u] = r2[u] - r1[u];
-        a3[u] = r1[u] - r3[u];
+    const float *r0 = r, *r1 = r + width, *r2 = r + 2 * width, *r3 = r + 3 * width;
+    for (int k = 0; k < half; k++) { /* rows: B^T d */
+        float x0 = r0[2 * k], x1 = r1[2 * k], x2 = r2[2 * k], x3 = r3[2 * k];
+        e[k] = x0 - x2;
+        e[half + k] = x1 + x2;
+        e[2 * half + k] = x2 - x1;
+        e[3 * half + k] = x1 - x3;
+        float y0 = r0[2 * k + 1], y1 = r1[2 * k + 1], y2 = r2[2 * k + 1], y3 = r3[2 * k + 1];
+        od[k] = y0 - y2;
+        od[half + k] = y1 + y2;
+        od[2 * half + k] = y2 - y1;
+        od[3 * half + k] = y1 - y3;
     }
     for (int i = 0; i < 4; i++) { /* columns: (B^T d) B */
-        const float *ai = a + (size_t)i * width;
+        const float *ei = e + (size_t)i * half, *oi = od + (size_t)i * half;
         float *v0 = V + (size_t)(4 * i) * plane, *v1 = v0 + plane, *v2 = v1 + plane, *v3 = v2 + plane;
         for (int k = 0; k < len; k++) {
-            float x0 = ai[2 * k], x1 = ai[2 * k + 1], x2 = ai[2 * k + 2], x3 = ai[2 * k + 3];
+            float x0 = ei[k], x1 = oi[k], x2 = ei[k + 1], x3 = oi[k + 1];
             v0[k] = x0 - x2;
             v1[k] = x1 + x2;
             v2[k] = x2 - x1;
@@ -260,71 +279,88 @@ static void grad_transform(float *Mp, size_t plane, int ld, const float *dy, int
     })
 }
 
-/* U[xi][o][c] (16 planes `plane` apart, rows (O, C)) = G g G^T, g = w[o][c]
- * (w (O, C, 3, 3)), turned 180 degrees when flip (the weights of dX, whose
- * U'_xi (C, O) is then this U_xi transposed). Rows [o0, o1). */
-static void weight_transform(float *restrict U, size_t plane, const float *restrict w, int C, bool flip, int o0,
-                             int o1) {
-    for (int o = o0; o < o1; o++)
-        for (int c = 0; c < C; c++) {
-            const float *src = w + ((size_t)o * C + c) * 9;
-            float g[9], t[12];
-            for (int a = 0; a < 9; a++) g[a] = flip ? src[8 - a] : src[a];
-            for (int j = 0; j < 3; j++) { /* t = G g (4x3) */
-                float g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-                t[j] = g0;
-                t[3 + j] = 0.5f * (g0 + g1 + g2);
-                t[6 + j] = 0.5f * (g0 - g1 + g2);
-                t[9 + j] = g2;
-            }
-            float *dst = U + (size_t)o * C + c;
-            for (int i = 0; i < 4; i++) { /* u = t G^T (4x4) */
-                float t0 = t[3 * i], t1 = t[3 * i + 1], t2 = t[3 * i + 2];
-                dst[(4 * i) * plane] = t0;
-                dst[(4 * i + 1) * plane] = 0.5f * (t0 + t1 + t2);
-                dst[(4 * i + 2) * plane] = 0.5f * (t0 - t1 + t2);
-                dst[(4 * i + 3) * plane] = t2;
-            }
+/* The 16 packed U_xi (Co, Ci), MR-row sliver ir of each: u = G g G^T with
+ * g = w[r][k] (w (Co, Ci, 3, 3)) for row r, column k of U_xi, or when flip
+ * g = w[k][r] turned 180 degrees (w (Ci, Co, 3, 3): the weights of dX).
+ * Written straight into the layout of sgemm_pack_a_cpu (kernels/gemm.c:
+ * K in slices of SGEMM_KC; slice pc holds the MR-row slivers one after
+ * another, each (kc, MR) with row r of the sliver at k*MR + r, rows past Co
+ * zero), so that the weights are read once and no unpacked copy is kept. */
+static void weight_pack_sliver(float *restrict pu, size_t pu_one, const float *restrict w, int Co, int Ci, bool flip,
+                               int ir) {
+    const int MR = SGEMM_MR, KC = SGEMM_KC;
+    int mp = (Co + MR - 1) / MR * MR, r0 = ir * MR, mr = Co - r0 < MR ? Co - r0 : MR;
+    for (int k = 0; k < Ci; k++) {
+        int pc = k / KC * KC, kc = Ci - pc < KC ? Ci - pc : KC;
+        float *dst = pu + (size_t)pc * mp + (size_t)ir * kc * MR + (size_t)(k - pc) * MR;
+        float g[9][SGEMM_MR], t[12][SGEMM_MR], u[16][SGEMM_MR]; /* the sliver's 12 rows side by side */
+        for (int rr = 0; rr < MR; rr++) {
+            int r = r0 + rr;
+            const float *src = flip ? w + ((size_t)k * Co + r) * 9 : w + ((size_t)r * Ci + k) * 9;
+            for (int a = 0; a < 9; a++) g[a][rr] = rr < mr ? src[flip ? 8 - a : a] : 0.0f;
         }
+        for (int j = 0; j < 3; j++) /* t = G g (4x3) */
+            for (int rr = 0; rr < MR; rr++) {
+                float g0 = g[j][rr], g1 = g[3 + j][rr], g2 = g[6 + j][rr];
+                t[j][rr] = g0;
+                t[3 + j][rr] = 0.5f * (g0 + g1 + g2);
+                t[6 + j][rr] = 0.5f * (g0 - g1 + g2);
+                t[9 + j][rr] = g2;
+            }
+        for (int i = 0; i < 4; i++) /* u = t G^T (4x4) */
+            for (int rr = 0; rr < MR; rr++) {
+                float t0 = t[3 * i][rr], t1 = t[3 * i + 1][rr], t2 = t[3 * i + 2][rr];
+                u[4 * i][rr] = t0;
+                u[4 * i + 1][rr] = 0.5f * (t0 + t1 + t2);
+                u[4 * i + 2][rr] = 0.5f * (t0 - t1 + t2);
+                u[4 * i + 3][rr] = t2;
+            }
+        for (int xi = 0; xi < 16; xi++) memcpy(dst + xi * pu_one, u[xi], sizeof u[xi]);
+    }
 }
 
 /* ---- the convolution out (N, Co, H, W) = conv(in (N, Ci, H, W), w) (+ b), or added ---- */
 
 /* Workspace (floats): the packed U_xi (shared); then per thread V and M of a
- * chunk, its row buffers and a GEMM B panel. The unpacked U (16, Co, Ci),
- * needed only before the chunks, lies over the per-thread part. */
+ * chunk, its row buffers and a GEMM B panel. */
 typedef struct {
     size_t pu, vplane, mplane, per_thread, region;
 } WinoConvWs;
 
 static WinoConvWs conv_ws(const WinoPlan *p, int Ci, int Co) {
     WinoConvWs w;
-    w.pu = 16 * round16(sgemm_packed_a_floats(Co, Ci));
+    w.pu = 16 * (round16(sgemm_packed_a_floats(Co, Ci)) + 16); /* + a cache line: see plane_floats */
     w.vplane = plane_floats(Ci, p);
     w.mplane = plane_floats(Co, p);
     w.per_thread = 16 * (w.vplane + w.mplane) + p->row + SGEMM_PACK_B_FLOATS;
-    size_t all = w.per_thread * p->nt, u = 16 * (round16((size_t)Co * Ci) + 16);
-    w.region = all > u ? all : u;
+    w.region = w.per_thread * p->nt;
     return w;
 }
 
 /* flip: w is (Ci, Co, 3, 3), and the product uses it turned and transposed (dX) */
 static void wino_conv(float *out, const float *in, const float *w, bool flip, const float *bias, bool add, int Ci,
                       int Co, const ConvShape *s, float *ws) {
-    WinoPlan p = wino_plan(s, Ci, Co);
+    WinoPlan p = wino_plan(s, Ci, Co, false);
     WinoConvWs z = conv_ws(&p, Ci, Co);
     size_t pu_one = z.pu / 16;
     float *pu = ws, *region = pu + z.pu;
+    int slivers = (Co + SGEMM_MR - 1) / SGEMM_MR, packed = 0;
 #pragma omp parallel num_threads(p.nt) if (p.nt > 1)
     {
-        /* U in the region ((16, Co, Ci), or (16, Ci, Co) when flip), then packed: once per call */
-        int wr = flip ? Ci : Co, wc = flip ? Co : Ci;
-        size_t uplane = round16((size_t)Co * Ci) + 16;
-#pragma omp for schedule(static)
-        for (int r = 0; r < wr; r++) weight_transform(region, uplane, w, wc, flip, r, r + 1);
-#pragma omp for schedule(static)
-        for (int xi = 0; xi < 16; xi++)
-            sgemm_pack_a_cpu(pu + pu_one * xi, flip, Co, Ci, region + uplane * xi, wc);
+        /* U packed, once per call. No barrier after it: a thread that starts
+         * late (woken after the others) is not waited for, only the slivers. */
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int ir = 0; ir < slivers; ir++) {
+            weight_pack_sliver(pu, pu_one, w, Co, Ci, flip, ir);
+#pragma omp atomic update seq_cst
+            packed++;
+        }
+        for (;;) {
+            int done;
+#pragma omp atomic read seq_cst
+            done = packed;
+            if (done == slivers) break;
+        }
         float *V = region + z.per_thread * omp_get_thread_num(), *M = V + 16 * z.vplane, *rb = M + 16 * z.mplane;
         float *pb = rb + p.row;
         /* chunks taken as threads finish: every output element is written by one chunk */
@@ -341,7 +377,7 @@ static void wino_conv(float *out, const float *in, const float *w, bool flip, co
 }
 
 static size_t conv_ws_floats(const ConvShape *s, int Ci, int Co) {
-    WinoPlan p = wino_plan(s, Ci, Co);
+    WinoPlan p = wino_plan(s, Ci, Co, false);
     WinoConvWs w = conv_ws(&p, Ci, Co);
     return w.pu + w.region;
 }
@@ -365,13 +401,13 @@ static WinoDwWs dw_ws(const ConvShape *s, const WinoPlan *p) {
     w.vplane = plane_floats(s->C, p);
     w.mplane = plane_floats(s->O, p);
     w.pa = round16(sgemm_packed_a_floats(s->O, p->tc));
-    w.du = 16 * round16((size_t)s->O * s->C);
+    w.du = 16 * (round16((size_t)s->O * s->C) + 16);
     w.per_thread = 16 * (w.vplane + w.mplane) + p->row + w.pa + SGEMM_PACK_B_FLOATS + w.du;
     return w;
 }
 
 static void wino_dw(float *dw, const float *dy, const float *x, const ConvShape *s, float *ws) {
-    WinoPlan p = wino_plan(s, s->C, s->O);
+    WinoPlan p = wino_plan(s, s->C, s->O, true);
     WinoDwWs z = dw_ws(s, &p);
     int C = s->C, O = s->O;
     size_t duplane = z.du / 16;
@@ -429,7 +465,7 @@ static void wino_dw(float *dw, const float *dy, const float *x, const ConvShape 
 size_t conv_winograd_backward_ws_floats(const ConvShape *s, bool want_dx, bool want_dw) {
     size_t a = want_dx ? conv_ws_floats(s, s->O, s->C) : 0, b = 0;
     if (want_dw) {
-        WinoPlan p = wino_plan(s, s->C, s->O);
+        WinoPlan p = wino_plan(s, s->C, s->O, true);
         b = dw_ws(s, &p).per_thread * p.nt;
     }
     return a > b ? a : b;

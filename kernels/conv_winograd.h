@@ -8,10 +8,14 @@
 
 #include "kernels/conv.h"
 
-/* The shape qualifies (KH = KW = 3, stride 1, pad 1, groups 1, C >= 16,
- * O >= 16) and the environment does not turn the path off
- * (NX_CONV_WINOGRAD=0 forces im2col + GEMM). */
-bool conv_winograd_applies(const ConvShape *s);
+/* Whether pass `pass` of this shape goes by Winograd: the shape qualifies
+ * (KH = KW = 3, stride 1, pad 1, groups 1, C >= 16, O >= 16) and the pass is
+ * faster so than by im2col + GEMM (conv_winograd.c says when), or the
+ * environment says otherwise: NX_CONV_WINOGRAD=0 forces im2col + GEMM for
+ * every pass, NX_CONV_WINOGRAD=<mask> (1 forward, 2 dX, 4 dW; 7 all) forces
+ * Winograd for the passes in the mask on every qualifying shape. */
+enum { CONV_WINOGRAD_FWD = 1, CONV_WINOGRAD_DX = 2, CONV_WINOGRAD_DW = 4 };
+bool conv_winograd_applies(const ConvShape *s, int pass);
 
 /* y = conv(x, w) + b (b may be NULL). ws: conv_winograd_forward_ws_floats(s)
  * floats, asked outside any parallel region, like the call. */

@@ -284,7 +284,18 @@ static void conv_case(const ConvCfg *c, int _i) {
                   O, K, KW, s, p, g, bad);
 }
 
-START_TEST(test_conv2d_vs_direct) { conv_case(&g_conv[_i], _i); }
+/* Every pass by Winograd where the shape allows (NX_CONV_WINOGRAD=7), whatever the default would pick */
+START_TEST(test_conv2d_vs_direct) {
+    const char *old = getenv("NX_CONV_WINOGRAD");
+    char saved[16] = "";
+    if (old) snprintf(saved, sizeof saved, "%s", old);
+    setenv("NX_CONV_WINOGRAD", "7", 1);
+    conv_case(&g_conv[_i], _i);
+    if (old)
+        setenv("NX_CONV_WINOGRAD", saved, 1);
+    else
+        unsetenv("NX_CONV_WINOGRAD");
+}
 END_TEST
 
 /* The Winograd shapes again with NX_CONV_WINOGRAD=0: im2col + GEMM */
