@@ -49,6 +49,10 @@
  *  - depthwise convolutions (groups == C == O: Gaussian blurs) are direct
  *    loops: a GEMM with one output row per group would waste the
  *    micro-kernel.
+ *  - 3x3, stride-1, pad-1 layers with C, O >= 16 (VGG, ResNet) go, pass by
+ *    pass, by Winograd F(2x2, 3x3) when conv_winograd_applies says so
+ *    (kernels/conv_winograd.c: 2.25x fewer multiplies, the same GEMM;
+ *    NX_CONV_WINOGRAD=0 keeps everything here, =<mask> forces it).
  *
  * Parallelism. A convolution's GEMMs are often small or skinny (LeNet's
  * conv1: Og = 20, Kg = 25, L = 576), so splitting one GEMM between threads

@@ -37,17 +37,29 @@
  *
  * Layout. Each GEMM wants its operand's rows contiguous, so the transforms
  * scatter: one tile's 16 values go to 16 matrices, at the same (row, column)
- * of each; tiles of all images sit side by side as columns, so that small
- * images (VGG's 4x4 layers have 4 tiles each) still make wide GEMMs. The
- * batch is cut into chunks of tc tiles (tc * 16 * (C + O) floats of V and M
- * stay a few MiB: near the cores), and each chunk goes
- *   input transform (threads split the channels) -> 16 GEMMs (threads split
- *   xi, each GEMM on one thread, the weights packed once per call) ->
- *   output transform (threads split the output channels),
- * with a barrier between the steps. For dW every chunk's 16 products are
- * added into dU in chunk order, each dU_xi by the one thread that owns xi:
- * no per-thread copies, and the result does not depend on the threads at
- * all. The GEMMs are kernels/gemm.c's (packed A, sgemm_packed_cpu).
+ * of each; tiles of all images sit side by side as columns (tile t of the
+ * batch is column t), so that small images (VGG's 4x4 layers have 4 tiles
+ * each) still make wide GEMMs. The transforms walk a tile row at a time
+ * (the 4 input rows of a run of tiles, combined by B^T along whole rows,
+ * split into even and odd columns, then by B: unit strides throughout).
+ * The 16 planes of V, M and U are each padded by a cache line: planes a
+ * multiple of 4 KiB apart would put the 16 streams a transform writes on
+ * the same cache sets.
+ *
+ * Parallelism, as in kernels/conv.c: the batch's tiles are cut into chunks
+ * of tc (V and M of a chunk, 16 tc (C + O) floats, stay near one core), and
+ * each chunk is one thread's: input transform, its 16 GEMMs (each on that
+ * thread, kernels/gemm.c's packed product), output transform. The forward
+ * pass and dX hand the chunks out dynamically (every output element is
+ * written by the one chunk that holds its tile: the result does not depend
+ * on which thread ran it). The weights are transformed once per call
+ * straight into the GEMM's packed layout, 12 rows (one sliver) at a time,
+ * shared out dynamically too and waited for with a counter rather than a
+ * barrier (a thread that wakes late is not waited for). dW gives thread i
+ * the chunks i, i + nt, ... (a fixed map), each thread adds its chunks'
+ * products into its own dU in chunk order, and dU is summed over the
+ * threads in thread order at the end: the same sums for the same thread
+ * count, run after run.
  *
  * Rounding. The matrices hold 0, +-1, +-1/2; the transforms are two adds
  * (B^T), up to two adds and an exact halving (G) or two adds (A^T, A) per
@@ -75,19 +87,33 @@
 #pragma GCC target("prefer-vector-width=512")
 #endif
 
-static int wino_thread_floats(void) { const char *e = getenv("WINO_TF"); return e ? atoi(e) : (1 << 18); }
-static int wino_min_chunks(void) { const char *e = getenv("WINO_MC"); return e ? atoi(e) : 8; }
-static int wino_dw_floats(void) { const char *e = getenv("WINO_DTF"); return e ? atoi(e) : (1 << 20); }
-static int wino_dw_chunks(void) { const char *e = getenv("WINO_DMC"); return e ? atoi(e) : 2; }
-#define WINO_THREAD_FLOATS wino_thread_floats()
+/* Chunk sizes: V + M of a chunk at most this many floats, and at least this
+ * many chunks per thread (forward and dX; dW, whose GEMMs sum over the
+ * chunk's tiles, wants longer ones). */
+#define WINO_CHUNK_FLOATS (1 << 18) /* 1 MiB: in L2 */
+#define WINO_CHUNKS_PER_THREAD 8
+#define WINO_DW_CHUNK_FLOATS (1 << 20)
+#define WINO_DW_CHUNKS_PER_THREAD 2
 #define WINO_MAX_THREADS 256
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-/* When Winograd is the faster (measured: bench/bench_ops, 2 threads) */
+/* Where Winograd was the faster (bench/bench_ops --clock cpu, 2 threads,
+ * Sapphire Rapids; the numbers: bench/results/conv-winograd.md):
+ *  - forward: all the VGG11 and ResNet18 3x3 layers but ResNet's 64 -> 64
+ *    at 56x56 (K = 64 GEMMs, and the transforms' traffic per multiply at
+ *    its highest): C + O >= 192;
+ *  - dX: 128 channels or more on both sides, images of 4x4 or more (VGG's
+ *    2x2 layers, one tile per image, and the 64-channel layers lose);
+ *  - dW: never yet (slower than im2col's dW on every shape measured: its
+ *    per-chunk products are added into a (16, O, C) dU that does not stay in
+ *    cache); NX_CONV_WINOGRAD=4 (or 7) turns it on. */
 static bool wino_default(const ConvShape *s, int pass) {
-    (void)s, (void)pass;
-    return true;
+    switch (pass) {
+    case CONV_WINOGRAD_FWD: return s->C + s->O >= 192;
+    case CONV_WINOGRAD_DX: return s->C >= 128 && s->O >= 128 && s->H >= 4 && s->W >= 4;
+    default: return false;
+    }
 }
 
 bool conv_winograd_applies(const ConvShape *s, int pass) {
@@ -122,9 +148,9 @@ static WinoPlan wino_plan(const ConvShape *s, int Ci, int Co, bool for_dw) {
     double T = (double)s->N * p.TT;
     NX_CHECK(T < 1073741824.0, "conv2d winograd: %g tiles", T);
     p.T = (int)T;
-    int tc = (for_dw ? wino_dw_floats() : WINO_THREAD_FLOATS) / (16 * (Ci + Co)) / 32 * 32;
-    int mc = (for_dw ? wino_dw_chunks() : wino_min_chunks()) * p.nt;
-    int bal = ((p.T + mc - 1) / mc + 31) / 32 * 32; /* at least 4 chunks per thread */
+    int tc = (for_dw ? WINO_DW_CHUNK_FLOATS : WINO_CHUNK_FLOATS) / (16 * (Ci + Co)) / 32 * 32;
+    int mc = (for_dw ? WINO_DW_CHUNKS_PER_THREAD : WINO_CHUNKS_PER_THREAD) * p.nt;
+    int bal = ((p.T + mc - 1) / mc + 31) / 32 * 32;
     if (tc > bal) tc = bal;
     if (tc < 32) tc = 32;
     if (tc > p.T) tc = p.T;
