@@ -273,11 +273,21 @@ static void output_transform(float *out, const float *M, size_t plane, int ld, i
     })
 }
 
-/* M'[xi][o][t - t0] = (A g A^T)[xi], g the 2x2 tile of dy (N, Co, H, W) (0 past H or W) */
-static void grad_transform(float *Mp, size_t plane, int ld, const float *dy, int Co, const ConvShape *s,
-                           const WinoPlan *p, int t0, int cnt, float *rb) {
+/* M'_xi (Co, cnt) = (A g A^T)[xi], g the 2x2 tile of dy (N, Co, H, W) (0 past
+ * H or W), written as the packed A of the dW product (the layout of
+ * weight_pack_sliver below, K = the chunk's cnt tiles; planes `plane` apart). */
+static void grad_transform(float *Mp, size_t plane, const float *dy, int Co, const ConvShape *s, const WinoPlan *p,
+                           int t0, int cnt, float *rb) {
+    const int MR = SGEMM_MR, KC = SGEMM_KC;
     size_t HW = (size_t)s->H * s->W;
-    int H = s->H, W = s->W;
+    int H = s->H, W = s->W, mp = (Co + MR - 1) / MR * MR;
+    if (mp > Co) /* the rows past Co of the last sliver: zero */
+        for (int t = 0; t < cnt; t++) {
+            int pc = t / KC * KC, kc = cnt - pc < KC ? cnt - pc : KC;
+            for (int o = Co; o < mp; o++)
+                for (int xi = 0; xi < 16; xi++)
+                    Mp[xi * plane + (size_t)pc * mp + (size_t)(o / MR) * kc * MR + (size_t)(t - pc) * MR + o % MR] = 0;
+        }
     FOR_TILE_RUNS(p, t0, cnt, {
         int w0 = 2 * tw0, width = 2 * len, wn = width < W - w0 ? width : W - w0;
         for (int o = 0; o < Co; o++) {
@@ -290,15 +300,16 @@ static void grad_transform(float *Mp, size_t plane, int ld, const float *dy, int
                 if (valid) memcpy(g, img + (size_t)h * W + w0, sizeof(float) * valid);
                 for (int u = valid; u < width; u++) g[u] = 0.0f;
             }
-            float *m = Mp + (size_t)o * ld + q;
             for (int k = 0; k < len; k++) {
+                int t = q + k, pc = t / KC * KC, kc = cnt - pc < KC ? cnt - pc : KC;
+                float *m = Mp + (size_t)pc * mp + (size_t)(o / MR) * kc * MR + (size_t)(t - pc) * MR + o % MR;
                 float a0 = g0[2 * k], b0 = g0[2 * k + 1], a1 = g1[2 * k], b1 = g1[2 * k + 1];
                 float u[4][2] = {{a0, b0}, {a0 + a1, b0 + b1}, {a0 - a1, b0 - b1}, {-a1, -b1}}; /* A g */
                 for (int i = 0; i < 4; i++) { /* (A g) A^T */
-                    m[(size_t)(4 * i) * plane + k] = u[i][0];
-                    m[(size_t)(4 * i + 1) * plane + k] = u[i][0] + u[i][1];
-                    m[(size_t)(4 * i + 2) * plane + k] = u[i][0] - u[i][1];
-                    m[(size_t)(4 * i + 3) * plane + k] = -u[i][1];
+                    m[(size_t)(4 * i) * plane] = u[i][0];
+                    m[(size_t)(4 * i + 1) * plane] = u[i][0] + u[i][1];
+                    m[(size_t)(4 * i + 2) * plane] = u[i][0] - u[i][1];
+                    m[(size_t)(4 * i + 3) * plane] = -u[i][1];
                 }
             }
         }
@@ -416,19 +427,18 @@ void conv_winograd_forward(float *y, const float *x, const float *w, const float
 
 /* ---- dW ------------------------------------------------------------------- */
 
-/* Per thread: V (16 planes of (C, tc)), M' (16 of (O, tc)), the row buffers,
- * M'_xi packed as a GEMM A, a B panel, and the thread's dU (16, O, C). */
+/* Per thread: V (16 planes of (C, tc)), M' (16 packed (O, tc)), the row
+ * buffers, a B panel, and the thread's dU (16, O, C). */
 typedef struct {
-    size_t vplane, mplane, pa, du, per_thread;
+    size_t vplane, mplane, du, per_thread;
 } WinoDwWs;
 
 static WinoDwWs dw_ws(const ConvShape *s, const WinoPlan *p) {
     WinoDwWs w;
     w.vplane = plane_floats(s->C, p);
-    w.mplane = plane_floats(s->O, p);
-    w.pa = round16(sgemm_packed_a_floats(s->O, p->tc));
+    w.mplane = round16(sgemm_packed_a_floats(s->O, p->tc)) + 16;
     w.du = 16 * (round16((size_t)s->O * s->C) + 16);
-    w.per_thread = 16 * (w.vplane + w.mplane) + p->row + w.pa + SGEMM_PACK_B_FLOATS + w.du;
+    w.per_thread = 16 * (w.vplane + w.mplane) + p->row + SGEMM_PACK_B_FLOATS + w.du;
     return w;
 }
 
@@ -441,19 +451,17 @@ static void wino_dw(float *dw, const float *dy, const float *x, const ConvShape 
 #pragma omp parallel num_threads(p.nt) if (p.nt > 1)
     {
         int tid = omp_get_thread_num();
-        float *V = ws + z.per_thread * tid, *Mp = V + 16 * z.vplane, *rb = Mp + 16 * z.mplane, *pa = rb + p.row;
-        float *pb = pa + z.pa, *dU = pb + SGEMM_PACK_B_FLOATS;
+        float *V = ws + z.per_thread * tid, *Mp = V + 16 * z.vplane, *rb = Mp + 16 * z.mplane;
+        float *pb = rb + p.row, *dU = pb + SGEMM_PACK_B_FLOATS;
         /* a fixed chunk-to-thread map: each thread's dU sums the same chunks in the same order every time */
 #pragma omp for schedule(static, 1)
         for (int ch = 0; ch < p.chunks; ch++) {
             int t0 = ch * p.tc, cnt = p.T - t0 < p.tc ? p.T - t0 : p.tc;
             input_transform(V, z.vplane, p.tc, x, C, s, &p, t0, cnt, rb);
-            grad_transform(Mp, z.mplane, p.tc, dy, O, s, &p, t0, cnt, rb);
-            for (int xi = 0; xi < 16; xi++) { /* dU_xi (O, C) (+)= M'_xi (O, cnt) V_xi (C, cnt)^T */
-                sgemm_pack_a_cpu(pa, false, O, cnt, Mp + z.mplane * xi, p.tc);
-                sgemm_packed_cpu(O, C, cnt, 1.0f, pa, (SgemmB){.B = V + z.vplane * xi, .ldb = p.tc, .trans_b = true},
+            grad_transform(Mp, z.mplane, dy, O, s, &p, t0, cnt, rb);
+            for (int xi = 0; xi < 16; xi++) /* dU_xi (O, C) (+)= M'_xi (O, cnt) V_xi (C, cnt)^T */
+                sgemm_packed_cpu(O, C, cnt, 1.0f, Mp + z.mplane * xi, (SgemmB){.B = V + z.vplane * xi, .ldb = p.tc, .trans_b = true},
                                  (SgemmC){.C = dU + duplane * xi, .ldc = C, .beta = used[tid] ? 1.0f : 0.0f}, pb);
-            }
             used[tid] = 1;
         }
         /* (the loop's barrier: every dU complete) dw[o][c] += G^T (sum over threads of dU[.][o][c]) G */
