@@ -217,6 +217,9 @@ static const ConvCfg g_conv[] = {
     {5, 40, 4, 4, 33, 3, 1, 1, 1, true, 0},    /* VGG-like 4x4 images: 4 tiles each */
     {4, 16, 1, 3, 18, 3, 1, 1, 1, true, 0},    /* one row: every tile on the border */
     {3, 128, 23, 23, 130, 3, 1, 1, 1, true, 0}, /* several chunks of tiles, the last one short */
+    {4, 16, 40, 40, 16, 3, 1, 1, 1, true, 0},   /* dW chunks of > 256 tiles: K slices in the packed M' */
+    {2, 260, 5, 5, 20, 3, 1, 1, 1, true, 0},    /* C > 256: K slices in the packed U (forward) */
+    {2, 17, 6, 5, 270, 3, 1, 1, 1, false, 0},   /* O > 256: the same for dX's U' */
 };
 #define CONV_WINOGRAD_FIRST 13 /* the cases above that take the Winograd path */
 
