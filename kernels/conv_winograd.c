@@ -105,9 +105,10 @@ static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
  *    its highest): C + O >= 192;
  *  - dX: 128 channels or more on both sides, images of 4x4 or more (VGG's
  *    2x2 layers, one tile per image, and the 64-channel layers lose);
- *  - dW: never yet (slower than im2col's dW on every shape measured: its
- *    per-chunk products are added into a (16, O, C) dU that does not stay in
- *    cache); NX_CONV_WINOGRAD=4 (or 7) turns it on. */
+ *  - dW: never yet: slower than im2col's dW (kernels/conv.c, channels-last
+ *    copy, one long-K GEMM) on every shape measured, by 10-40%; chunks of
+ *    up to half the batch (longer K, fewer passes over dU) did not change
+ *    that, and why is not settled. NX_CONV_WINOGRAD=4 (or 7) turns it on. */
 static bool wino_default(const ConvShape *s, int pass) {
     switch (pass) {
     case CONV_WINOGRAD_FWD: return s->C + s->O >= 192;
