@@ -11,14 +11,16 @@
  *                           of dy[n, o, oh, ow] * w[o, c, kh, kw]
  *   (ih = oh*s - p + kh, iw = ow*s - p + kw). As matrices, per image and group,
  *   with col = im2col(x) (Cg*KH*KW, OH*OW): Y = W col, dW += dY col^T,
- *   dcol = W^T dY, dx += col2im(dcol) (kernels/conv.c).
+ *   dcol = W^T dY, dx += col2im(dcol) (kernels/conv.c); 3x3, stride-1, pad-1
+ *   layers with 16 or more channels by Winograd F(2x2, 3x3) where that is the
+ *   faster (kernels/conv_winograd.c; NX_CONV_WINOGRAD=0 turns it off).
  *   A gradient is computed only for inputs with requires_grad: a frozen
  *   weight costs no dW GEMM, an input image that needs no gradient no dX.
  * shapes: x (N, C, H, W), w (O, C/groups, KH, KW), b (O) or NULL -> y (N, O, OH, OW)
  * PyTorch: torch.nn.functional.conv2d(x, w, b, stride=s, padding=p, dilation=1, groups=groups),
  *   one stride and one pad for both axes; groups == C == O is a depthwise
  *   convolution (Gaussian blurs).
- * kernels:  kernels/conv.{h,c,cu}, kernels/gemm.{h,c,cu}, kernels/ref/conv_ref.{h,c}
+ * kernels:  kernels/conv.{h,c,cu}, kernels/conv_winograd.{h,c}, kernels/gemm.{h,c,cu}, kernels/ref/conv_ref.{h,c}
  */
 #include "autograd/op.h"
 #include "kernels/conv.h"

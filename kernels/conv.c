@@ -49,6 +49,10 @@
  *  - depthwise convolutions (groups == C == O: Gaussian blurs) are direct
  *    loops: a GEMM with one output row per group would waste the
  *    micro-kernel.
+ *  - 3x3, stride-1, pad-1 layers with C, O >= 16 (VGG, ResNet) go, pass by
+ *    pass, by Winograd F(2x2, 3x3) when conv_winograd_applies says so
+ *    (kernels/conv_winograd.c: 2.25x fewer multiplies, the same GEMM;
+ *    NX_CONV_WINOGRAD=0 keeps everything here, =<mask> forces it).
  *
  * Parallelism. A convolution's GEMMs are often small or skinny (LeNet's
  * conv1: Og = 20, Kg = 25, L = 576), so splitting one GEMM between threads
@@ -64,6 +68,7 @@
  * and col2im_cpu (two threads adding tiles into the same dx could collide).
  */
 #include "kernels/conv.h"
+#include "kernels/conv_winograd.h"
 #include "kernels/gemm.h"
 
 #include <omp.h>
@@ -571,6 +576,7 @@ static bool is_depthwise(const ConvShape *s) { return s->groups == s->C && s->O 
 size_t conv2d_forward_ws_cpu(int N, int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups) {
     ConvShape s = conv_shape(N, C, H, W, O, KH, KW, stride, pad, groups);
     if (N == 0 || is_depthwise(&s)) return 0;
+    if (conv_winograd_applies(&s, CONV_WINOGRAD_FWD)) return sizeof(float) * conv_winograd_forward_ws_floats(&s);
     ConvPlan p = conv_plan(&s, false, false, false, s.Og, s.Kg);
     return sizeof(float) * conv_ws_floats(&p);
 }
@@ -583,8 +589,12 @@ void conv2d_forward_cpu(float *y, const float *x, const float *w, const float *b
         depthwise_forward(y, x, w, b, &s);
         return;
     }
-    ConvPlan p = conv_plan(&s, false, false, false, s.Og, s.Kg);
     NX_CHECK(ws, "conv2d_forward_cpu: no workspace (conv2d_forward_ws_cpu bytes)");
+    if (conv_winograd_applies(&s, CONV_WINOGRAD_FWD)) {
+        conv_winograd_forward(y, x, w, b, &s, ws);
+        return;
+    }
+    ConvPlan p = conv_plan(&s, false, false, false, s.Og, s.Kg);
     forward_pass(&s, &p, y, x, w, b, false, ws);
 }
 
@@ -634,10 +644,18 @@ static void backward_dx_as_conv(const ConvShape *s, float *dx, const float *dy, 
 static size_t backward_ws_floats(const ConvShape *s, bool want_dx, bool want_dw) {
     if (s->N == 0 || is_depthwise(s)) return 0;
     size_t a = 0, b = 0;
+    bool wdx = want_dx && conv_winograd_applies(s, CONV_WINOGRAD_DX);
+    bool wdw = want_dw && conv_winograd_applies(s, CONV_WINOGRAD_DW);
+    if (wdx || wdw) {
+        a = conv_winograd_backward_ws_floats(s, wdx, wdw);
+        want_dx = want_dx && !wdx;
+        want_dw = want_dw && !wdw;
+    }
     if (want_dx && dx_as_conv(s)) {
         ConvShape t;
         ConvPlan p;
-        a = dx_as_conv_plan(s, &t, &p);
+        size_t c = dx_as_conv_plan(s, &t, &p);
+        if (c > a) a = c;
         want_dx = false;
     }
     if (want_dx || want_dw) {
@@ -667,6 +685,12 @@ void conv2d_backward_cpu(float *dx, float *dw, float *db, const float *dy, const
         }
         if (dx || dw) depthwise_backward(dx, dw, dy, x, w, &s);
         return;
+    }
+    bool wdx = dx && conv_winograd_applies(&s, CONV_WINOGRAD_DX), wdw = dw && conv_winograd_applies(&s, CONV_WINOGRAD_DW);
+    if (wdx || wdw) {
+        conv_winograd_backward(wdx ? dx : NULL, wdw ? dw : NULL, dy, x, w, &s, ws);
+        if (wdx) dx = NULL; /* done */
+        if (wdw) dw = NULL;
     }
     if (dx && dx_as_conv(&s)) {
         backward_dx_as_conv(&s, dx, dy, w, ws);

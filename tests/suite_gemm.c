@@ -210,7 +210,18 @@ static const ConvCfg g_conv[] = {
     {3, 2, 7, 9, 4, 3, 1, 1, 1, true, 5},    /* a 3x5 kernel */
     {4, 3, 11, 10, 5, 3, 3, 2, 1, false, 0}, /* stride 3, pad 2 */
     {8, 1, 28, 28, 20, 5, 1, 0, 1, true, 0}, /* LeNet's conv1 on 8 images */
+    /* 3x3, stride 1, pad 1, C and O >= 16: Winograd F(2x2, 3x3) (kernels/conv_winograd.c) */
+    {2, 16, 7, 7, 24, 3, 1, 1, 1, true, 0},    /* odd size: the last tiles half outside */
+    {1, 17, 5, 5, 19, 3, 1, 1, 1, true, 0},    /* one image, 5x5, C and O not multiples of 16 */
+    {3, 24, 8, 6, 16, 3, 1, 1, 1, false, 0},   /* no bias, H != W */
+    {5, 40, 4, 4, 33, 3, 1, 1, 1, true, 0},    /* VGG-like 4x4 images: 4 tiles each */
+    {4, 16, 1, 3, 18, 3, 1, 1, 1, true, 0},    /* one row: every tile on the border */
+    {3, 128, 23, 23, 130, 3, 1, 1, 1, true, 0}, /* several chunks of tiles, the last one short */
+    {4, 16, 40, 40, 16, 3, 1, 1, 1, true, 0},   /* dW chunks of > 256 tiles: K slices in the packed M' */
+    {2, 260, 5, 5, 20, 3, 1, 1, 1, true, 0},    /* C > 256: K slices in the packed U (forward) */
+    {2, 17, 6, 5, 270, 3, 1, 1, 1, false, 0},   /* O > 256: the same for dX's U' */
 };
+#define CONV_WINOGRAD_FIRST 13 /* the cases above that take the Winograd path */
 
 static int conv_check(const char *what, const float *got, const float *want, const float *mag, size_t n) {
     int bad = 0;
@@ -222,8 +233,7 @@ static int conv_check(const char *what, const float *got, const float *want, con
     return bad;
 }
 
-START_TEST(test_conv2d_vs_direct) {
-    const ConvCfg *c = &g_conv[_i];
+static void conv_case(const ConvCfg *c, int _i) {
     int N = c->N, C = c->C, H = c->H, W = c->W, O = c->O, K = c->K, KW = c->KW ? c->KW : c->K, s = c->s, p = c->p,
         g = c->g;
     int Cg = C / g, Og = O / g, OH = conv_out_size(H, K, s, p), OW = conv_out_size(W, KW, s, p);
@@ -276,6 +286,33 @@ START_TEST(test_conv2d_vs_direct) {
     ck_assert_msg(bad == 0, "conv2d case %d (N%d C%d %dx%d O%d k%dx%d s%d p%d g%d): %d mismatches", _i, N, C, H, W,
                   O, K, KW, s, p, g, bad);
 }
+
+/* Every pass by Winograd where the shape allows (NX_CONV_WINOGRAD=7), whatever the default would pick */
+START_TEST(test_conv2d_vs_direct) {
+    const char *old = getenv("NX_CONV_WINOGRAD");
+    char saved[16] = "";
+    if (old) snprintf(saved, sizeof saved, "%s", old);
+    setenv("NX_CONV_WINOGRAD", "7", 1);
+    conv_case(&g_conv[_i], _i);
+    if (old)
+        setenv("NX_CONV_WINOGRAD", saved, 1);
+    else
+        unsetenv("NX_CONV_WINOGRAD");
+}
+END_TEST
+
+/* The Winograd shapes again with NX_CONV_WINOGRAD=0: im2col + GEMM */
+START_TEST(test_conv2d_winograd_off) {
+    const char *old = getenv("NX_CONV_WINOGRAD");
+    char saved[16] = "";
+    if (old) snprintf(saved, sizeof saved, "%s", old);
+    setenv("NX_CONV_WINOGRAD", "0", 1);
+    conv_case(&g_conv[CONV_WINOGRAD_FIRST + _i], CONV_WINOGRAD_FIRST + _i);
+    if (old)
+        setenv("NX_CONV_WINOGRAD", saved, 1);
+    else
+        unsetenv("NX_CONV_WINOGRAD");
+}
 END_TEST
 
 Suite *suite_gemm(void) {
@@ -292,6 +329,7 @@ Suite *suite_gemm(void) {
     tcase_set_timeout(tc2, 120);
     tcase_add_test(tc2, test_col2im_is_adjoint);
     tcase_add_loop_test(tc2, test_conv2d_vs_direct, 0, (int)(sizeof g_conv / sizeof g_conv[0]));
+    tcase_add_loop_test(tc2, test_conv2d_winograd_off, 0, (int)(sizeof g_conv / sizeof g_conv[0]) - CONV_WINOGRAD_FIRST);
     suite_add_tcase(s, tc2);
     return s;
 }
