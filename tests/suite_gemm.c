@@ -13,11 +13,16 @@
  *           share, dX as a transposed convolution or by col2im, groups,
  *           depthwise, strides 1 to 3, a non-square kernel), checking that
  *           backward adds, with and without each gradient wanted.
+ *   maxpool2d: the k = stride = 2 fast path of kernels/pool.c against the
+ *           generic window loop (pool_window_max), bit for bit: ties, NaNs
+ *           with distinct payloads, infinities, odd sizes, rows of 1 to 20
+ *           outputs (one vector, a full one and a partial one), idx NULL.
  * The tolerance of each element scales with the sum of the magnitudes of its
  * terms, which is the same reference run on |inputs|.
  */
 #include "tests/testlib.h"
 #include "kernels/kernels.h"
+#include "kernels/pool_math.h"
 #include "kernels/ref/conv_ref.h"
 #include "kernels/ref/gemm_ref.h"
 
@@ -278,6 +283,44 @@ START_TEST(test_conv2d_vs_direct) {
 }
 END_TEST
 
+
+/* ---- maxpool2d: the 2x2 fast path against the generic window loop ---- */
+
+static const int g_pool[][3] = {/* P, H, W */ {3, 24, 24}, {5, 8, 8},  {2, 7, 9},  {1, 2, 2},
+                                {4, 34, 40},  {2, 65, 3},  {3, 5, 33}, {70, 4, 4}, {1, 3, 2}};
+
+START_TEST(test_maxpool2x2_vs_generic) {
+    int P = g_pool[_i][0], H = g_pool[_i][1], W = g_pool[_i][2], OH = H / 2, OW = W / 2;
+    size_t nx = (size_t)P * H * W, ny = (size_t)P * OH * OW;
+    float *x = rand_buf(nx, 0, 0), *y = rand_buf(ny, 0, 0), *y2 = rand_buf(ny, 0, 0), *ry = rand_buf(ny, 0, 0);
+    int32_t *idx = nx_malloc(ny * sizeof *idx), *ridx = nx_malloc(ny * sizeof *ridx);
+    uint64_t st = 12345 + (uint64_t)_i;
+    for (size_t i = 0; i < nx; i++) { /* few distinct values (ties), and NaNs of several payloads, +-inf, +-0 */
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned r = (unsigned)(st >> 33) % 16;
+        uint32_t nan_bits = 0x7fc00000u | (uint32_t)(i & 0xffff);
+        float v = r < 9 ? (float)((int)r - 4) : r == 9 ? INFINITY : r == 10 ? -INFINITY : r == 11 ? -0.0f : 0.0f;
+        if (r == 12 && (st >> 20) % 4 == 0) memcpy(&v, &nan_bits, sizeof v);
+        if (r == 13 && (st >> 20) % 2 == 0) v = -INFINITY;
+        x[i] = v;
+    }
+    if (nx >= 8) x[0] = x[1] = x[W] = x[W + 1] = -INFINITY; /* a window of -inf only */
+    for (int p = 0; p < P; p++)
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                size_t o = ((size_t)p * OH + oh) * OW + ow;
+                ry[o] = pool_window_max(x + (size_t)p * H * W, W, pool_window(oh, ow, H, W, 2, 2, 0), &ridx[o]);
+            }
+    maxpool2d_forward_cpu(y, idx, x, P, H, W, OH, OW, 2, 2, 0);
+    maxpool2d_forward_cpu(y2, NULL, x, P, H, W, OH, OW, 2, 2, 0);
+    ck_assert_msg(memcmp(y, ry, ny * sizeof *y) == 0, "maxpool2x2 (%d, %d, %d): values differ", P, H, W);
+    ck_assert_msg(memcmp(y2, ry, ny * sizeof *y) == 0, "maxpool2x2 (%d, %d, %d) idx NULL: values differ", P, H, W);
+    ck_assert_msg(memcmp(idx, ridx, ny * sizeof *idx) == 0, "maxpool2x2 (%d, %d, %d): argmax differs", P, H, W);
+    free(idx), free(ridx);
+    nx_step_reset();
+}
+END_TEST
+
 Suite *suite_gemm(void) {
     Suite *s = suite_create("gemm");
     TCase *tc = tcase_create("sgemm");
@@ -293,5 +336,8 @@ Suite *suite_gemm(void) {
     tcase_add_test(tc2, test_col2im_is_adjoint);
     tcase_add_loop_test(tc2, test_conv2d_vs_direct, 0, (int)(sizeof g_conv / sizeof g_conv[0]));
     suite_add_tcase(s, tc2);
+    TCase *tc3 = tcase_create("maxpool");
+    tcase_add_loop_test(tc3, test_maxpool2x2_vs_generic, 0, (int)(sizeof g_pool / sizeof g_pool[0]));
+    suite_add_tcase(s, tc3);
     return s;
 }
