@@ -243,9 +243,6 @@ static int offset_runs(const int *pos, int n, int step, int *start) {
  * output rows are short, a gather. The copies are inline, 8 floats at a
  * time: GCC would otherwise call memmove for each run, which costs more than
  * the copy for LeNet's rows of 8 and 24. */
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-tree-loop-distribute-patterns")))
-#endif
 static void pack_cols(const void *ctx, float *restrict dst, int p, int j, int kc, int nr) {
     const ColSrc *cs = ctx;
     const float *restrict xp = cs->xp;
