@@ -26,9 +26,15 @@ void relu_forward_cpu(float *y, const float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
 }
 
-void relu_backward_cpu(float *dx, const float *dy, const float *x, int64_t n) {
+/* Not accumulating, 0 + g exactly as adding into a zeroed dx would (it makes a -0 gradient +0). */
+void relu_backward_cpu(float *dx, const float *dy, const float *x, int64_t n, bool accumulate) {
+    if (accumulate) {
 #pragma omp parallel for simd if (parallel : n > 65536) schedule(static)
-    for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0;
+        for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0;
+    } else {
+#pragma omp parallel for simd if (parallel : n > 65536) schedule(static)
+        for (int64_t i = 0; i < n; i++) dx[i] = 0.0f + (x[i] > 0 ? dy[i] : 0);
+    }
 }
 
 /* ---- sigmoid -------------------------------------------------------------- */

@@ -17,6 +17,8 @@
 #include "kernels/pool.h"
 #include "kernels/pool_math.h"
 
+#include <string.h>
+
 /* The fast path's window: k = stride = 2, pad = 0. */
 static bool pool_2x2(int k, int stride, int pad) { return k == 2 && stride == 2 && pad == 0; }
 
@@ -104,12 +106,15 @@ void maxpool2d_forward_cpu(float *y, int32_t *idx, const float *x, int P, int H,
     }
 }
 
-void maxpool2d_backward_cpu(float *dx, const float *dy, const int32_t *idx, int P, int HW, int OHW) {
-#pragma omp parallel for schedule(static) if ((int64_t)P * OHW > 65536)
+/* Not accumulating, each plane is zeroed just before its scatter (in cache, on its thread). */
+void maxpool2d_backward_cpu(float *dx, const float *dy, const int32_t *idx, int P, int HW, int OHW,
+                            bool accumulate) {
+#pragma omp parallel for schedule(static) if ((int64_t)P * (OHW + (accumulate ? 0 : HW)) > 65536)
     for (int p = 0; p < P; p++) {
         float *dxp = dx + (int64_t)p * HW;
         const float *dyp = dy + (int64_t)p * OHW;
         const int32_t *ip = idx + (int64_t)p * OHW;
+        if (!accumulate) memset(dxp, 0, sizeof(float) * (size_t)HW);
         for (int o = 0; o < OHW; o++) dxp[ip[o]] += dyp[o];
     }
 }

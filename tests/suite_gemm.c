@@ -17,6 +17,8 @@
  *           generic window loop (pool_window_max), bit for bit: ties, NaNs
  *           with distinct payloads, infinities, odd sizes, rows of 1 to 20
  *           outputs (one vector, a full one and a partial one), idx NULL.
+ *           Its backward, and relu's, with accumulate false (the gradient
+ *           buffer is new, not zeroed): the same bits as adding into zeros.
  * The tolerance of each element scales with the sum of the magnitudes of its
  * terms, which is the same reference run on |inputs|.
  */
@@ -321,6 +323,31 @@ START_TEST(test_maxpool2x2_vs_generic) {
 }
 END_TEST
 
+/* Backward kernels told not to accumulate (dx new, garbage inside) give the bits of adding into zeros. */
+START_TEST(test_backward_overwrite) {
+    int P = 7, H = 9, W = 10, OH = 4, OW = 5; /* odd H: a row no window reads */
+    size_t nx = (size_t)P * H * W, ny = (size_t)P * OH * OW;
+    float *x = rand_buf(nx, -1, 1), *y = rand_buf(ny, 0, 0), *dy = rand_buf(ny, -1, 1);
+    int32_t *idx = nx_malloc(ny * sizeof *idx);
+    for (size_t i = 0; i < ny; i += 5) dy[i] = -0.0f;
+    float *ref = rand_buf(nx, 0, 0), *out = rand_buf(nx, 0, 0);
+    maxpool2d_forward_cpu(y, idx, x, P, H, W, OH, OW, 2, 2, 0);
+    for (size_t i = 0; i < nx; i++) ref[i] = 0.0f, out[i] = NAN;
+    maxpool2d_backward_cpu(ref, dy, idx, P, H * W, OH * OW, true);
+    maxpool2d_backward_cpu(out, dy, idx, P, H * W, OH * OW, false);
+    ck_assert_msg(memcmp(out, ref, nx * sizeof *out) == 0, "maxpool2d backward, not accumulating");
+    float *g = rand_buf(nx, -1, 1);
+    for (size_t i = 0; i < nx; i += 3) g[i] = -0.0f;
+    for (size_t i = 1; i < nx; i += 7) x[i] = 0.0f;
+    for (size_t i = 0; i < nx; i++) ref[i] = 0.0f, out[i] = NAN;
+    relu_backward_cpu(ref, g, x, (int64_t)nx, true);
+    relu_backward_cpu(out, g, x, (int64_t)nx, false);
+    ck_assert_msg(memcmp(out, ref, nx * sizeof *out) == 0, "relu backward, not accumulating");
+    free(idx);
+    nx_step_reset();
+}
+END_TEST
+
 Suite *suite_gemm(void) {
     Suite *s = suite_create("gemm");
     TCase *tc = tcase_create("sgemm");
@@ -338,6 +365,7 @@ Suite *suite_gemm(void) {
     suite_add_tcase(s, tc2);
     TCase *tc3 = tcase_create("maxpool");
     tcase_add_loop_test(tc3, test_maxpool2x2_vs_generic, 0, (int)(sizeof g_pool / sizeof g_pool[0]));
+    tcase_add_test(tc3, test_backward_overwrite);
     suite_add_tcase(s, tc3);
     return s;
 }
