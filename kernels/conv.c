@@ -36,7 +36,7 @@
  * is never stored either. The weights are packed once per call and shared
  * by every image and thread.
  *
- * Three refinements:
+ * Four refinements:
  *  - dW reads col transposed (positions down the K of the product). From
  *    NCHW that is a transposition per element; instead each chunk is copied
  *    once channels-last (xpt), where col's rows in (kh, kw, c) order are
@@ -49,6 +49,8 @@
  *  - depthwise convolutions (groups == C == O: Gaussian blurs) are direct
  *    loops: a GEMM with one output row per group would waste the
  *    micro-kernel.
+ *  - dW of a one-channel 5-wide layer (LeNet's conv1) is direct loops too
+ *    (backward_dw_k5): its patches are too small to pack for a GEMM.
  *
  * Parallelism. A convolution's GEMMs are often small or skinny (LeNet's
  * conv1: Og = 20, Kg = 25, L = 576), so splitting one GEMM between threads
@@ -659,6 +661,86 @@ size_t conv2d_backward_ws_cpu(bool want_dx, bool want_dw, int N, int C, int H, i
     return sizeof(float) * backward_ws_floats(&s, want_dx, want_dw);
 }
 
+/* dW of a one-channel 5-wide convolution (LeNet's conv1: C = 1, k5, stride 1,
+ * no padding) by direct loops. The GEMM route would pack a 25-float patch
+ * per output position (a gather) for a product only 20 x 25 large; instead,
+ * for two output channels o, o+1 and 16 output columns at a time,
+ *   acc[b][kw] (16 lanes) += dy[n][o+b][oh][ow..ow+16) * x[n][oh+kh][ow+kw..ow+kw+16)
+ * over all images and output rows, in registers (10 accumulators, 7 loads
+ * per 10 fused multiply-adds), then each lane sum is added into
+ * dw[o+b][kh][kw]. A task is a pair of channels (no two tasks write the
+ * same dw), its sums run in a fixed order: the result does not depend on
+ * the threads. AVX-512 only; elsewhere the GEMM route runs. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define DW5_MAX_CHUNKS 4 /* OW <= 64 */
+#define DW5_MAX_KH 8
+
+static bool dw_direct_k5(const ConvShape *s) {
+    return s->C == 1 && s->groups == 1 && s->stride == 1 && s->pad == 0 && s->KW == 5 && s->KH <= DW5_MAX_KH &&
+           s->OW <= 16 * DW5_MAX_CHUNKS;
+}
+
+/* dw[o .. o+nob) += the sums above; nob is 1 or 2 (a literal at each call). */
+static inline __attribute__((always_inline)) void dw_k5_pair(float *dw, const float *dy, const float *x,
+                                                              const ConvShape *s, int o, int nob) {
+    enum { KW = 5 };
+    int chunks = (s->OW + 15) / 16, KH = s->KH;
+    __m512 accm[DW5_MAX_CHUNKS][DW5_MAX_KH][2][KW];
+    for (int c = 0; c < chunks; c++)
+        for (int kh = 0; kh < KH; kh++)
+            for (int b = 0; b < 2; b++)
+                for (int kw = 0; kw < KW; kw++) accm[c][kh][b][kw] = _mm512_setzero_ps();
+    for (int n = 0; n < s->N; n++) {
+        const float *xn = x + (size_t)n * s->H * s->W;
+        const float *dy0 = dy + ((size_t)n * s->O + o) * s->L, *dy1 = dy0 + s->L;
+        for (int c = 0; c < chunks; c++) {
+            int c0 = 16 * c, len = s->OW - c0 < 16 ? s->OW - c0 : 16;
+            __mmask16 m = (__mmask16)((1u << len) - 1);
+            for (int kh = 0; kh < KH; kh++) {
+                __m512 a0[KW], a1[KW];
+                for (int kw = 0; kw < KW; kw++) a0[kw] = accm[c][kh][0][kw], a1[kw] = accm[c][kh][1][kw];
+                for (int oh = 0; oh < s->OH; oh++) {
+                    const float *xr = xn + (size_t)(oh + kh) * s->W + c0;
+                    __m512 d0 = _mm512_maskz_loadu_ps(m, dy0 + (size_t)oh * s->OW + c0);
+                    __m512 d1 = nob == 2 ? _mm512_maskz_loadu_ps(m, dy1 + (size_t)oh * s->OW + c0) : d0;
+                    for (int kw = 0; kw < KW; kw++) {
+                        __m512 xv = _mm512_maskz_loadu_ps(m, xr + kw);
+                        a0[kw] = _mm512_fmadd_ps(d0, xv, a0[kw]);
+                        if (nob == 2) a1[kw] = _mm512_fmadd_ps(d1, xv, a1[kw]);
+                    }
+                }
+                for (int kw = 0; kw < KW; kw++) accm[c][kh][0][kw] = a0[kw], accm[c][kh][1][kw] = a1[kw];
+            }
+        }
+    }
+    for (int b = 0; b < nob; b++)
+        for (int kh = 0; kh < KH; kh++)
+            for (int kw = 0; kw < KW; kw++) {
+                float sum = 0;
+                for (int c = 0; c < chunks; c++) sum += _mm512_reduce_add_ps(accm[c][kh][b][kw]);
+                dw[((size_t)(o + b) * KH + kh) * KW + kw] += sum;
+            }
+}
+
+static void backward_dw_k5(float *dw, const float *dy, const float *x, const ConvShape *s) {
+    int pairs = (s->O + 1) / 2;
+#pragma omp parallel for schedule(dynamic, 1) if (pairs > 1 && !omp_in_parallel())
+    for (int t = 0; t < pairs; t++) {
+        if (2 * t + 1 < s->O) dw_k5_pair(dw, dy, x, s, 2 * t, 2);
+        else dw_k5_pair(dw, dy, x, s, 2 * t, 1);
+    }
+}
+#else
+static bool dw_direct_k5(const ConvShape *s) {
+    (void)s;
+    return false;
+}
+static void backward_dw_k5(float *dw, const float *dy, const float *x, const ConvShape *s) {
+    (void)dw, (void)dy, (void)x, (void)s;
+}
+#endif
+
 void conv2d_backward_cpu(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int N,
                          int C, int H, int W, int O, int KH, int KW, int stride, int pad, int groups, void *ws) {
     ConvShape s = conv_shape(N, C, H, W, O, KH, KW, stride, pad, groups);
@@ -677,6 +759,10 @@ void conv2d_backward_cpu(float *dx, float *dw, float *db, const float *dy, const
     if (dx && dx_as_conv(&s)) {
         backward_dx_as_conv(&s, dx, dy, w, ws);
         dx = NULL; /* done */
+    }
+    if (dw && dw_direct_k5(&s)) {
+        backward_dw_k5(dw, dy, x, &s);
+        dw = NULL; /* done */
     }
     if (!dx && !dw) {
         if (db) {
