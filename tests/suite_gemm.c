@@ -11,7 +11,7 @@
  *           the shapes that take each path of kernels/conv.c (images shared
  *           between threads, several images per GEMM, a batch too small to
  *           share, dX as a transposed convolution or by col2im, groups,
- *           depthwise, dW of a one-channel k5 layer by direct loops, strides
+ *           depthwise, y and dW of a one-channel k5 layer by direct loops, strides
  *           1 to 3, a non-square kernel), checking that
  *           backward adds, with and without each gradient wanted.
  *   maxpool2d: the k = stride = 2 fast path of kernels/pool.c against the
@@ -217,9 +217,10 @@ static const ConvCfg g_conv[] = {
     {2, 3, 5, 5, 4, 1, 1, 1, 1, true, 0},    /* pad > K - 1: dX by col2im at stride 1 */
     {3, 2, 7, 9, 4, 3, 1, 1, 1, true, 5},    /* a 3x5 kernel */
     {4, 3, 11, 10, 5, 3, 3, 2, 1, false, 0}, /* stride 3, pad 2 */
-    {8, 1, 28, 28, 20, 5, 1, 0, 1, true, 0}, /* LeNet's conv1 on 8 images: dW by direct loops (k5, C = 1) */
+    {8, 1, 28, 28, 20, 5, 1, 0, 1, true, 0}, /* LeNet's conv1 on 8 images: y and dW by direct loops (k5, C = 1) */
     {3, 1, 12, 40, 7, 5, 1, 0, 1, true, 0},  /* the same: 36 output columns (16 + 16 + 4), an odd O */
     {2, 1, 9, 9, 4, 3, 1, 0, 1, false, 5},   /* the same: a 3x5 kernel, 5 output columns */
+    {2, 1, 10, 21, 23, 5, 1, 0, 1, true, 0}, /* the same: 17 columns (16 + 1), O = 10 + 10 + 3 */
     {2, 1, 8, 8, 3, 5, 1, 1, 1, true, 0},    /* C = 1, k5 with padding: the GEMM route */
 };
 
