@@ -23,8 +23,10 @@ static void maxpool2d_backward(TapeEntry *e) {
     MaxPoolCtx *ctx = e->ctx;
     Tensor *x = e->in[0], *y = e->out;
     if (!x->requires_grad) return;
-    DISPATCH(x->device, maxpool2d_backward, tensor_grad(x), y->grad, ctx->idx->idata, x->shape[0] * x->shape[1],
-             x->shape[2] * x->shape[3], y->shape[2] * y->shape[3]);
+    bool accumulate;
+    float *dx = tensor_grad_for_write(x, &accumulate);
+    DISPATCH(x->device, maxpool2d_backward, dx, y->grad, ctx->idx->idata, x->shape[0] * x->shape[1],
+             x->shape[2] * x->shape[3], y->shape[2] * y->shape[3], accumulate);
 }
 
 Tensor *nx_maxpool2d(Tensor *x, int kernel, int stride, int pad) {

@@ -12,7 +12,9 @@
 static void relu_backward(TapeEntry *e) {
     Tensor *x = e->in[0], *y = e->out;
     if (!x->requires_grad) return;
-    DISPATCH(x->device, relu_backward, tensor_grad(x), y->grad, x->data, x->numel);
+    bool accumulate;
+    float *dx = tensor_grad_for_write(x, &accumulate);
+    DISPATCH(x->device, relu_backward, dx, y->grad, x->data, x->numel, accumulate);
 }
 
 Tensor *nx_relu(Tensor *x) {

@@ -36,7 +36,7 @@
  * is never stored either. The weights are packed once per call and shared
  * by every image and thread.
  *
- * Three refinements:
+ * Four refinements:
  *  - dW reads col transposed (positions down the K of the product). From
  *    NCHW that is a transposition per element; instead each chunk is copied
  *    once channels-last (xpt), where col's rows in (kh, kw, c) order are
@@ -53,6 +53,9 @@
  *    pass, by Winograd F(2x2, 3x3) when conv_winograd_applies says so
  *    (kernels/conv_winograd.c: 2.25x fewer multiplies, the same GEMM;
  *    NX_CONV_WINOGRAD=0 keeps everything here, =<mask> forces it).
+ *  - the forward pass and dW of a one-channel 5-wide layer (LeNet's conv1)
+ *    are direct loops too (forward_k5, backward_dw_k5): its patches are too
+ *    small to pack for a GEMM.
  *
  * Parallelism. A convolution's GEMMs are often small or skinny (LeNet's
  * conv1: Og = 20, Kg = 25, L = 576), so splitting one GEMM between threads
@@ -245,7 +248,9 @@ static int offset_runs(const int *pos, int n, int step, int *start) {
 
 /* Forward: dst[k][cc] = col[p + k][j + cc]. The sliver's positions are a few
  * runs, one per output row: copies (strided when stride > 1); when the
- * output rows are short, a gather. */
+ * output rows are short, a gather. The copies are inline, 8 floats at a
+ * time: GCC would otherwise call memmove for each run, which costs more than
+ * the copy for LeNet's rows of 8 and 24. */
 static void pack_cols(const void *ctx, float *restrict dst, int p, int j, int kc, int nr) {
     const ColSrc *cs = ctx;
     const float *restrict xp = cs->xp;
@@ -260,10 +265,14 @@ static void pack_cols(const void *ctx, float *restrict dst, int p, int j, int kc
             for (int u = 0; u < runs; u++) {
                 const float *restrict src = xb + pos[start[u]];
                 int len = start[u + 1] - start[u];
-                if (st == 1)
-                    for (int v = 0; v < len; v++) d[start[u] + v] = src[v];
-                else
+                if (st == 1) { /* 8 floats at a time (one 256-bit copy), then the rest */
+                    int v = 0;
+                    for (; v + 8 <= len; v += 8)
+                        for (int t = 0; t < 8; t++) d[start[u] + v + t] = src[v + t];
+                    for (; v < len; v++) d[start[u] + v] = src[v];
+                } else {
                     for (int v = 0; v < len; v++) d[start[u] + v] = src[v * st];
+                }
             }
         }
     } else if (nr == NR) { /* a gather (int indices: GCC vectorises it) */
@@ -581,12 +590,145 @@ size_t conv2d_forward_ws_cpu(int N, int C, int H, int W, int O, int KH, int KW, 
     return sizeof(float) * conv_ws_floats(&p);
 }
 
+/* dW of a one-channel 5-wide convolution (LeNet's conv1: C = 1, k5, stride 1,
+ * no padding) by direct loops. The GEMM route would pack a 25-float patch
+ * per output position (a gather) for a product only 20 x 25 large; instead,
+ * for two output channels o, o+1 and 16 output columns at a time,
+ *   acc[b][kw] (16 lanes) += dy[n][o+b][oh][ow..ow+16) * x[n][oh+kh][ow+kw..ow+kw+16)
+ * over all images and output rows, in registers (10 accumulators, 7 loads
+ * per 10 fused multiply-adds), then each lane sum is added into
+ * dw[o+b][kh][kw]. A task is a pair of channels (no two tasks write the
+ * same dw), its sums run in a fixed order: the result does not depend on
+ * the threads. AVX-512 only; elsewhere the GEMM route runs. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define DW5_MAX_CHUNKS 4 /* OW <= 64 */
+#define DW5_MAX_KH 8
+
+static bool direct_k5(const ConvShape *s) {
+    return s->C == 1 && s->groups == 1 && s->stride == 1 && s->pad == 0 && s->KW == 5 && s->KH <= DW5_MAX_KH &&
+           s->OW <= 16 * DW5_MAX_CHUNKS;
+}
+
+/* dw[o .. o+nob) += the sums above; nob is 1 or 2 (a literal at each call). */
+static inline __attribute__((always_inline)) void dw_k5_pair(float *dw, const float *dy, const float *x,
+                                                              const ConvShape *s, int o, int nob) {
+    enum { KW = 5 };
+    int chunks = (s->OW + 15) / 16, KH = s->KH;
+    __m512 accm[DW5_MAX_CHUNKS][DW5_MAX_KH][2][KW];
+    for (int c = 0; c < chunks; c++)
+        for (int kh = 0; kh < KH; kh++)
+            for (int b = 0; b < 2; b++)
+                for (int kw = 0; kw < KW; kw++) accm[c][kh][b][kw] = _mm512_setzero_ps();
+    for (int n = 0; n < s->N; n++) {
+        const float *xn = x + (size_t)n * s->H * s->W;
+        const float *dy0 = dy + ((size_t)n * s->O + o) * s->L, *dy1 = dy0 + s->L;
+        for (int c = 0; c < chunks; c++) {
+            int c0 = 16 * c, len = s->OW - c0 < 16 ? s->OW - c0 : 16;
+            __mmask16 m = (__mmask16)((1u << len) - 1);
+            for (int kh = 0; kh < KH; kh++) {
+                __m512 a0[KW], a1[KW];
+                for (int kw = 0; kw < KW; kw++) a0[kw] = accm[c][kh][0][kw], a1[kw] = accm[c][kh][1][kw];
+                for (int oh = 0; oh < s->OH; oh++) {
+                    const float *xr = xn + (size_t)(oh + kh) * s->W + c0;
+                    __m512 d0 = _mm512_maskz_loadu_ps(m, dy0 + (size_t)oh * s->OW + c0);
+                    __m512 d1 = nob == 2 ? _mm512_maskz_loadu_ps(m, dy1 + (size_t)oh * s->OW + c0) : d0;
+                    for (int kw = 0; kw < KW; kw++) {
+                        __m512 xv = _mm512_maskz_loadu_ps(m, xr + kw);
+                        a0[kw] = _mm512_fmadd_ps(d0, xv, a0[kw]);
+                        if (nob == 2) a1[kw] = _mm512_fmadd_ps(d1, xv, a1[kw]);
+                    }
+                }
+                for (int kw = 0; kw < KW; kw++) accm[c][kh][0][kw] = a0[kw], accm[c][kh][1][kw] = a1[kw];
+            }
+        }
+    }
+    for (int b = 0; b < nob; b++)
+        for (int kh = 0; kh < KH; kh++)
+            for (int kw = 0; kw < KW; kw++) {
+                float sum = 0;
+                for (int c = 0; c < chunks; c++) sum += _mm512_reduce_add_ps(accm[c][kh][b][kw]);
+                dw[((size_t)(o + b) * KH + kh) * KW + kw] += sum;
+            }
+}
+
+/* y of the same layers by direct loops too: for 10 output channels and 16
+ * output columns of one row at a time, acc[b] += w[o+b][kh][kw] *
+ * x[n][oh+kh][ow+kw..ow+kw+16) over (kh, kw) in order, then y = acc + b[o].
+ * One image per iteration of the parallel loop; every output is one sum in a
+ * fixed order. */
+static inline __attribute__((always_inline)) void fwd_k5_block(float *y, const float *xn, const float *wt,
+                                                                const float *b, const ConvShape *s, int n, int o0,
+                                                                int nob) {
+    enum { KW = 5, OB = 10 };
+    for (int oh = 0; oh < s->OH; oh++)
+        for (int c0 = 0; c0 < s->OW; c0 += 16) {
+            int len = s->OW - c0 < 16 ? s->OW - c0 : 16;
+            __mmask16 m = (__mmask16)((1u << len) - 1);
+            __m512 acc[OB];
+            for (int q = 0; q < OB; q++) acc[q] = _mm512_setzero_ps();
+            for (int kh = 0; kh < s->KH; kh++) {
+                const float *xr = xn + (size_t)(oh + kh) * s->W + c0;
+                for (int kw = 0; kw < KW; kw++) {
+                    __m512 xv = _mm512_maskz_loadu_ps(m, xr + kw);
+                    const float *wk = wt + (size_t)(kh * KW + kw) * s->O + o0;
+                    for (int q = 0; q < nob; q++) acc[q] = _mm512_fmadd_ps(_mm512_set1_ps(wk[q]), xv, acc[q]);
+                }
+            }
+            for (int q = 0; q < nob; q++) {
+                __m512 v = b ? _mm512_add_ps(acc[q], _mm512_set1_ps(b[o0 + q])) : acc[q];
+                _mm512_mask_storeu_ps(y + (((size_t)n * s->O + o0 + q) * s->OH + oh) * s->OW + c0, m, v);
+            }
+        }
+}
+
+#define FWD5_MAX_O 64
+
+static void forward_k5(float *y, const float *x, const float *w, const float *b, const ConvShape *s) {
+    float wt[DW5_MAX_KH * 5 * FWD5_MAX_O]; /* wt[(kh*5 + kw)*O + o] = w[o][0][kh][kw]: one row per tap */
+    for (int o = 0; o < s->O; o++)
+        for (int k = 0; k < s->KH * 5; k++) wt[(size_t)k * s->O + o] = w[(size_t)o * s->KH * 5 + k];
+#pragma omp parallel for schedule(static) if (s->N > 1 && !omp_in_parallel())
+    for (int n = 0; n < s->N; n++) {
+        const float *xn = x + (size_t)n * s->H * s->W;
+        int o0 = 0;
+        for (; o0 + 10 <= s->O; o0 += 10) fwd_k5_block(y, xn, wt, b, s, n, o0, 10);
+        if (o0 < s->O) fwd_k5_block(y, xn, wt, b, s, n, o0, s->O - o0);
+    }
+}
+
+static void backward_dw_k5(float *dw, const float *dy, const float *x, const ConvShape *s) {
+    int pairs = (s->O + 1) / 2;
+#pragma omp parallel for schedule(dynamic, 1) if (pairs > 1 && !omp_in_parallel())
+    for (int t = 0; t < pairs; t++) {
+        if (2 * t + 1 < s->O) dw_k5_pair(dw, dy, x, s, 2 * t, 2);
+        else dw_k5_pair(dw, dy, x, s, 2 * t, 1);
+    }
+}
+#else
+static bool direct_k5(const ConvShape *s) {
+    (void)s;
+    return false;
+}
+#define FWD5_MAX_O 0
+static void forward_k5(float *y, const float *x, const float *w, const float *b, const ConvShape *s) {
+    (void)y, (void)x, (void)w, (void)b, (void)s;
+}
+static void backward_dw_k5(float *dw, const float *dy, const float *x, const ConvShape *s) {
+    (void)dw, (void)dy, (void)x, (void)s;
+}
+#endif
+
 void conv2d_forward_cpu(float *y, const float *x, const float *w, const float *b, int N, int C, int H, int W, int O,
                         int KH, int KW, int stride, int pad, int groups, void *ws) {
     ConvShape s = conv_shape(N, C, H, W, O, KH, KW, stride, pad, groups);
     if (N == 0) return;
     if (is_depthwise(&s)) {
         depthwise_forward(y, x, w, b, &s);
+        return;
+    }
+    if (direct_k5(&s) && s.O <= FWD5_MAX_O) {
+        forward_k5(y, x, w, b, &s);
         return;
     }
     NX_CHECK(ws, "conv2d_forward_cpu: no workspace (conv2d_forward_ws_cpu bytes)");
@@ -695,6 +837,10 @@ void conv2d_backward_cpu(float *dx, float *dw, float *db, const float *dy, const
     if (dx && dx_as_conv(&s)) {
         backward_dx_as_conv(&s, dx, dy, w, ws);
         dx = NULL; /* done */
+    }
+    if (dw && direct_k5(&s)) {
+        backward_dw_k5(dw, dy, x, &s);
+        dw = NULL; /* done */
     }
     if (!dx && !dw) {
         if (db) {

@@ -33,7 +33,7 @@ static void dropout_apply(float *out, const float *in, int64_t n, float p, uint6
 
 void dropout_forward_cpu(float *y, const float *x, int64_t n, float p, uint64_t seed, uint64_t offset) {
     if (p == 0) {
-#pragma omp parallel for simd if (n > 65536) schedule(static)
+#pragma omp parallel for simd if (parallel : n > 65536) schedule(static)
         for (int64_t i = 0; i < n; i++) y[i] = x[i];
         return;
     }
@@ -42,7 +42,7 @@ void dropout_forward_cpu(float *y, const float *x, int64_t n, float p, uint64_t 
 
 void dropout_backward_cpu(float *dx, const float *dy, int64_t n, float p, uint64_t seed, uint64_t offset) {
     if (p == 0) {
-#pragma omp parallel for simd if (n > 65536) schedule(static)
+#pragma omp parallel for simd if (parallel : n > 65536) schedule(static)
         for (int64_t i = 0; i < n; i++) dx[i] += dy[i];
         return;
     }

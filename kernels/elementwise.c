@@ -22,13 +22,19 @@
 /* ---- relu ---------------------------------------------------------------- */
 
 void relu_forward_cpu(float *y, const float *x, int64_t n) {
-#pragma omp parallel for simd if (n > 65536) schedule(static)
+#pragma omp parallel for simd if (parallel : n > 65536) schedule(static)
     for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
 }
 
-void relu_backward_cpu(float *dx, const float *dy, const float *x, int64_t n) {
-#pragma omp parallel for simd if (n > 65536) schedule(static)
-    for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0;
+/* Not accumulating, 0 + g exactly as adding into a zeroed dx would (it makes a -0 gradient +0). */
+void relu_backward_cpu(float *dx, const float *dy, const float *x, int64_t n, bool accumulate) {
+    if (accumulate) {
+#pragma omp parallel for simd if (parallel : n > 65536) schedule(static)
+        for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0;
+    } else {
+#pragma omp parallel for simd if (parallel : n > 65536) schedule(static)
+        for (int64_t i = 0; i < n; i++) dx[i] = 0.0f + (x[i] > 0 ? dy[i] : 0);
+    }
 }
 
 /* ---- sigmoid -------------------------------------------------------------- */
@@ -39,7 +45,7 @@ void sigmoid_forward_cpu(float *y, const float *x, int64_t n) {
 }
 
 void sigmoid_backward_cpu(float *dx, const float *dy, const float *y, int64_t n) {
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
     for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * (1.0f - y[i]) * y[i];
 }
 
@@ -51,19 +57,19 @@ void tanh_forward_cpu(float *y, const float *x, int64_t n) {
 }
 
 void tanh_backward_cpu(float *dx, const float *dy, const float *y, int64_t n) {
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
     for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
 }
 
 /* ---- abs ------------------------------------------------------------------ */
 
 void abs_forward_cpu(float *y, const float *x, int64_t n) {
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
     for (int64_t i = 0; i < n; i++) y[i] = fabsf(x[i]);
 }
 
 void abs_backward_cpu(float *dx, const float *dy, const float *x, int64_t n) {
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
     for (int64_t i = 0; i < n; i++) {
         dx[i] += dy[i] * nx_sign(x[i]);
     }
@@ -90,7 +96,7 @@ void log_forward_cpu(float *y, const float *x, int64_t n) {
 }
 
 void log_backward_cpu(float *dx, const float *dy, const float *x, int64_t n) {
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
     for (int64_t i = 0; i < n; i++) dx[i] += dy[i] / x[i];
 }
 
@@ -100,31 +106,31 @@ void exp_forward_cpu(float *y, const float *x, int64_t n) {
 }
 
 void exp_backward_cpu(float *dx, const float *dy, const float *y, int64_t n) {
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
     for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * y[i];
 }
 
 /* ---- clamp ---------------------------------------------------------------- */
 
 void clamp_forward_cpu(float *y, const float *x, float lo, float hi, int64_t n) {
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
     for (int64_t i = 0; i < n; i++) y[i] = nx_clamp(x[i], lo, hi); /* NaN stays NaN */
 }
 
 void clamp_backward_cpu(float *dx, const float *dy, const float *x, float lo, float hi, int64_t n) {
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
     for (int64_t i = 0; i < n; i++) dx[i] += (x[i] > lo && x[i] < hi) ? dy[i] : 0.0f;
 }
 
 /* ---- scale ---------------------------------------------------------------- */
 
 void scale_forward_cpu(float *y, const float *x, float a, float b, int64_t n) {
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
     for (int64_t i = 0; i < n; i++) y[i] = a * x[i] + b;
 }
 
 void scale_backward_cpu(float *dx, const float *dy, float a, int64_t n) {
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
     for (int64_t i = 0; i < n; i++) dx[i] += a * dy[i];
 }
 
@@ -217,19 +223,19 @@ ALWAYS_INLINE void bin_forward(BinOp op, float *y, const float *a, const float *
                                const int bs[4]) {
     int64_t n = numel4(ys);
     if (same4(as, bs)) { /* fast path: equal shapes */
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
         for (int64_t i = 0; i < n; i++) y[i] = bin_apply(op, a[i], b[i]);
         return;
     }
     if (numel4(bs) == 1 && same4(as, ys)) { /* fast path: b is a scalar */
         float s = b[0];
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
         for (int64_t i = 0; i < n; i++) y[i] = bin_apply(op, a[i], s);
         return;
     }
     if (numel4(as) == 1 && same4(bs, ys)) { /* fast path: a is a scalar */
         float s = a[0];
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
         for (int64_t i = 0; i < n; i++) y[i] = bin_apply(op, s, b[i]);
         return;
     }
@@ -254,7 +260,7 @@ ALWAYS_INLINE void bin_backward_one(BinOp op, bool which_b, float *dt, const flo
     const int *ts = which_b ? bs : as;
     int64_t n = numel4(ys), nt = numel4(ts);
     if (same4(as, bs)) { /* fast path: equal shapes, no reduction */
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
         for (int64_t i = 0; i < n; i++)
             dt[i] += which_b ? bin_grad_b(op, dy[i], a, i, b, i) : bin_grad_a(op, dy[i], a, i, b, i);
         return;
@@ -387,7 +393,7 @@ void sum_forward_cpu(float *y, const float *x, const int xs[4], unsigned dims, f
     int64_t n = (int64_t)xs[0] * xs[1] * xs[2] * xs[3], m = (int64_t)ks[0] * ks[1] * ks[2] * ks[3];
     if (m == 1) { /* everything is reduced: one flat sum */
         double acc = 0;
-#pragma omp parallel for simd reduction(+ : acc) if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd reduction(+ : acc) if (parallel : n > PAR_N) schedule(static)
         for (int64_t i = 0; i < n; i++) acc += x[i];
         y[0] = (float)(acc / div);
         return;
@@ -421,7 +427,7 @@ void sum_backward_cpu(float *dx, const float *dy, const int xs[4], unsigned dims
     int64_t n = (int64_t)xs[0] * xs[1] * xs[2] * xs[3], m = (int64_t)ks[0] * ks[1] * ks[2] * ks[3];
     if (m == 1) { /* everything was reduced: one value broadcast to all of x */
         float g = dy[0] / div;
-#pragma omp parallel for simd if (n > PAR_N) schedule(static)
+#pragma omp parallel for simd if (parallel : n > PAR_N) schedule(static)
         for (int64_t i = 0; i < n; i++) dx[i] += g;
         return;
     }
@@ -443,6 +449,6 @@ void sum_backward_cpu(float *dx, const float *dy, const int xs[4], unsigned dims
 /* ==== reshape gradient ====================================================== */
 
 void reshape_backward_cpu(float *dx, const float *dy, int64_t n) {
-#pragma omp parallel for simd if (n > 65536) schedule(static)
+#pragma omp parallel for simd if (parallel : n > 65536) schedule(static)
     for (int64_t i = 0; i < n; i++) dx[i] += dy[i];
 }

@@ -62,7 +62,18 @@
 
 /* relu: y = max(x, 0); dx += dy * [x > 0] (saved: x) */
 UNARY_FORWARD(relu, v > 0 ? v : 0.0f)
-UNARY_BACKWARD(relu, s > 0 ? g : 0.0f)
+static __global__ void relu_backward_kernel(float *__restrict__ dx, const float *__restrict__ dy,
+                                            const float *__restrict__ x, int64_t n, bool accumulate) {
+    NX_GRID_STRIDE(i, n) {
+        const float g = x[i] > 0 ? dy[i] : 0.0f;
+        dx[i] = (accumulate ? dx[i] : 0.0f) + g; /* not accumulating: 0 + g, as the CPU */
+    }
+}
+extern "C" void relu_backward_cuda(float *dx, const float *dy, const float *x, int64_t n, bool accumulate) {
+    if (n <= 0) return;
+    relu_backward_kernel<<<nx_grid(n, NX_BLOCK), NX_BLOCK>>>(dx, dy, x, n, accumulate);
+    NX_LAUNCH_CHECK();
+}
 
 /* sigmoid, in the form that cannot overflow; dx += dy * (1 - y) * y (saved: y) */
 UNARY_FORWARD(sigmoid, nx_sigmoid(v))

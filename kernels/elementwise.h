@@ -37,9 +37,10 @@
 /* y[i] = max(x[i], 0) */
 void relu_forward_cpu(float *y /* (n) */, const float *x /* (n) */, int64_t n);
 void relu_forward_cuda(float *y, const float *x, int64_t n);
-/* dx[i] += dy[i] * (x[i] > 0) */
-void relu_backward_cpu(float *dx /* (n) */, const float *dy /* (n) */, const float *x /* (n) */, int64_t n);
-void relu_backward_cuda(float *dx, const float *dy, const float *x, int64_t n);
+/* dx[i] += dy[i] * (x[i] > 0); with accumulate false, dx[i] = 0 + that (dx is not read) */
+void relu_backward_cpu(float *dx /* (n) */, const float *dy /* (n) */, const float *x /* (n) */, int64_t n,
+                       bool accumulate);
+void relu_backward_cuda(float *dx, const float *dy, const float *x, int64_t n, bool accumulate);
 
 /* y = 1 / (1 + exp(-x)) for x >= 0, exp(x) / (1 + exp(x)) for x < 0 */
 void sigmoid_forward_cpu(float *y /* (n) */, const float *x /* (n) */, int64_t n);

@@ -3,12 +3,93 @@
  * kernels/pool.h, CUDA twins in kernels/pool.cu, the window arithmetic both
  * share in kernels/pool_math.h). Each of the
  * P = N*C planes is independent, so the loops run in parallel over planes
- * and the backward scatters never race. */
+ * and the backward scatters never race.
+ *
+ * Max pooling with k = stride = 2 and no padding (LeNet's and VGG's pools)
+ * has a fast path: its windows tile the plane, so a row of outputs reads two
+ * input rows once, and the window's four cells are compared in the generic
+ * order ((0,0), (0,1), (1,0), (1,1)) with the generic test (v > best or v is
+ * NaN), as straight-line code the compiler vectorises across outputs: the
+ * same values and argmaxes as pool_window_max, ties and NaNs included. Its
+ * backward visits each window's four cells once and adds dy to the argmax
+ * cell only (the others are left as they are, so -0 stays -0).
+ */
 #include "kernels/pool.h"
 #include "kernels/pool_math.h"
 
+#include <string.h>
+
+/* The fast path's window: k = stride = 2, pad = 0. */
+static bool pool_2x2(int k, int stride, int pad) { return k == 2 && stride == 2 && pad == 0; }
+
+/* One plane: yp (OH, OW), ip (OH, OW) or NULL, of xp (H, W), k = stride = 2, pad = 0.
+ * With AVX-512, 16 outputs of a row at a time, the short rows (LeNet's 12 and 4
+ * outputs) by masked loads and stores; otherwise plain C. The comparisons are
+ * the same either way. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+static void maxpool2x2_plane(float *restrict yp, int32_t *restrict ip, const float *restrict xp, int W, int OH,
+                             int OW) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512i one = _mm512_set1_epi32(1), down = _mm512_set1_epi32(W), diag = _mm512_set1_epi32(W + 1);
+    for (int oh = 0; oh < OH; oh++) {
+        const float *r0 = xp + (int64_t)2 * oh * W, *r1 = r0 + W;
+        for (int ow = 0; ow < OW; ow += 16) {
+            int n = OW - ow < 16 ? OW - ow : 16; /* outputs in this vector: 2n floats of each row */
+            __mmask16 lo = n >= 8 ? 0xffff : (__mmask16)((1u << 2 * n) - 1);
+            __mmask16 hi = n <= 8 ? 0 : (__mmask16)((1u << 2 * (n - 8)) - 1), out = (__mmask16)((1u << n) - 1);
+            __m512 a0 = _mm512_maskz_loadu_ps(lo, r0 + 2 * ow), a1 = _mm512_maskz_loadu_ps(hi, r0 + 2 * ow + 16);
+            __m512 b0 = _mm512_maskz_loadu_ps(lo, r1 + 2 * ow), b1 = _mm512_maskz_loadu_ps(hi, r1 + 2 * ow + 16);
+            __m512 v1 = _mm512_permutex2var_ps(a0, odd, a1), v2 = _mm512_permutex2var_ps(b0, even, b1);
+            __m512 v3 = _mm512_permutex2var_ps(b0, odd, b1);
+            __m512 best = _mm512_permutex2var_ps(a0, even, a1); /* v0 */
+            __m512i c = _mm512_add_epi32(_mm512_set1_epi32(2 * oh * W + 2 * ow), even), a = c;
+            __mmask16 m = _mm512_cmp_ps_mask(v1, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q);
+            best = _mm512_mask_mov_ps(best, m, v1), a = _mm512_mask_add_epi32(a, m, c, one);
+            m = _mm512_cmp_ps_mask(v2, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v2, v2, _CMP_UNORD_Q);
+            best = _mm512_mask_mov_ps(best, m, v2), a = _mm512_mask_add_epi32(a, m, c, down);
+            m = _mm512_cmp_ps_mask(v3, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v3, v3, _CMP_UNORD_Q);
+            best = _mm512_mask_mov_ps(best, m, v3), a = _mm512_mask_add_epi32(a, m, c, diag);
+            _mm512_mask_storeu_ps(yp + (int64_t)oh * OW + ow, out, best);
+            if (ip) _mm512_mask_storeu_epi32(ip + (int64_t)oh * OW + ow, out, a);
+        }
+    }
+}
+#else
+static void maxpool2x2_plane(float *restrict yp, int32_t *restrict ip, const float *restrict xp, int W, int OH,
+                             int OW) {
+    for (int oh = 0; oh < OH; oh++) {
+        const float *r0 = xp + (int64_t)2 * oh * W, *r1 = r0 + W;
+        for (int ow = 0; ow < OW; ow++) {
+            float v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+            int32_t c = 2 * oh * W + 2 * ow, a = c;
+            float best = v0; /* = the generic start: -inf, then v0 replaces it unless v0 is -inf itself */
+            int m = (v1 > best) | (v1 != v1);
+            best = m ? v1 : best, a = m ? c + 1 : a;
+            m = (v2 > best) | (v2 != v2);
+            best = m ? v2 : best, a = m ? c + W : a;
+            m = (v3 > best) | (v3 != v3);
+            best = m ? v3 : best, a = m ? c + W + 1 : a;
+            yp[(int64_t)oh * OW + ow] = best;
+            if (ip) ip[(int64_t)oh * OW + ow] = a;
+        }
+    }
+}
+#endif
+
 void maxpool2d_forward_cpu(float *y, int32_t *idx, const float *x, int P, int H, int W, int OH, int OW, int k,
                            int stride, int pad) {
+    if (pool_2x2(k, stride, pad)) {
+#pragma omp parallel for schedule(static) if ((int64_t)P * OH * OW > 32768)
+        for (int p = 0; p < P; p++) {
+            const float *xp = x + (int64_t)p * H * W;
+            float *yp = y + (int64_t)p * OH * OW;
+            maxpool2x2_plane(yp, idx ? idx + (int64_t)p * OH * OW : NULL, xp, W, OH, OW);
+        }
+        return;
+    }
 #pragma omp parallel for schedule(static) if ((int64_t)P * OH * OW * k * k > 65536)
     for (int p = 0; p < P; p++) {
         const float *xp = x + (int64_t)p * H * W;
@@ -25,12 +106,15 @@ void maxpool2d_forward_cpu(float *y, int32_t *idx, const float *x, int P, int H,
     }
 }
 
-void maxpool2d_backward_cpu(float *dx, const float *dy, const int32_t *idx, int P, int HW, int OHW) {
-#pragma omp parallel for schedule(static) if ((int64_t)P * OHW > 65536)
+/* Not accumulating, each plane is zeroed just before its scatter (in cache, on its thread). */
+void maxpool2d_backward_cpu(float *dx, const float *dy, const int32_t *idx, int P, int HW, int OHW,
+                            bool accumulate) {
+#pragma omp parallel for schedule(static) if ((int64_t)P * (OHW + (accumulate ? 0 : HW)) > 65536)
     for (int p = 0; p < P; p++) {
         float *dxp = dx + (int64_t)p * HW;
         const float *dyp = dy + (int64_t)p * OHW;
         const int32_t *ip = idx + (int64_t)p * OHW;
+        if (!accumulate) memset(dxp, 0, sizeof(float) * (size_t)HW);
         for (int o = 0; o < OHW; o++) dxp[ip[o]] += dyp[o];
     }
 }

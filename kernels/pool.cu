@@ -44,7 +44,9 @@ static __global__ void maxpool2d_backward_kernel(float *dx, const float *__restr
     }
 }
 
-extern "C" void maxpool2d_backward_cuda(float *dx, const float *dy, const int32_t *idx, int P, int HW, int OHW) {
+extern "C" void maxpool2d_backward_cuda(float *dx, const float *dy, const int32_t *idx, int P, int HW, int OHW,
+                                        bool accumulate) {
+    if (!accumulate && (int64_t)P * HW > 0) NX_CUDA_CHECK(cudaMemsetAsync(dx, 0, sizeof(float) * (size_t)P * HW));
     const int64_t total = (int64_t)P * OHW;
     if (total <= 0) return;
     maxpool2d_backward_kernel<<<nx_grid(total, NX_BLOCK), NX_BLOCK>>>(dx, dy, idx, total, HW, OHW);

@@ -22,10 +22,11 @@ void maxpool2d_forward_cpu(float *y /* (P, OH, OW) */, int32_t *idx /* (P, OH, O
                            int pad);
 void maxpool2d_forward_cuda(float *y, int32_t *idx, const float *x, int P, int H, int W, int OH,
                                          int OW, int k, int stride, int pad);
-/* dx[p, idx[p, o]] += dy[p, o] */
+/* dx[p, idx[p, o]] += dy[p, o]; with accumulate false, dx is zeroed first (its contents are not read) */
 void maxpool2d_backward_cpu(float *dx /* (P, H*W) */, const float *dy /* (P, OH*OW) */,
-                            const int32_t *idx /* (P, OH*OW) */, int P, int HW, int OHW);
-void maxpool2d_backward_cuda(float *dx, const float *dy, const int32_t *idx, int P, int HW, int OHW);
+                            const int32_t *idx /* (P, OH*OW) */, int P, int HW, int OHW, bool accumulate);
+void maxpool2d_backward_cuda(float *dx, const float *dy, const int32_t *idx, int P, int HW, int OHW,
+                             bool accumulate);
 
 /* ---- avgpool2d -------------------------------------------------------- */
 /* y[p, oh, ow] = sum of the window's in-image values / (window size with the

@@ -88,6 +88,15 @@ float *tensor_grad(Tensor *t) {
     return t->grad;
 }
 
+float *tensor_grad_for_write(Tensor *t, bool *accumulate) {
+    *accumulate = t->grad != NULL;
+    if (!t->grad) {
+        NX_CHECK(t->dtype == NX_F32, "gradient of an int32 tensor");
+        t->grad = arena_alloc(step_arena(t->device), tensor_bytes(t));
+    }
+    return t->grad;
+}
+
 void tensor_zero(Tensor *t) { device_memset0(t->device, t->data, tensor_bytes(t)); }
 
 void tensor_fill(Tensor *t, float v) {

@@ -103,6 +103,11 @@ size_t tensor_bytes(const Tensor *t);
 
 /* The gradient buffer of t, allocated zero in the step arena on first use. */
 float *tensor_grad(Tensor *t);
+/* The same buffer for a kernel that can either add into it or overwrite it:
+ * on first use it is allocated but not zeroed and *accumulate is false (the
+ * kernel must write every element, as if adding into zeros); later,
+ * *accumulate is true. Saves the memset of large activation gradients. */
+float *tensor_grad_for_write(Tensor *t, bool *accumulate);
 
 void tensor_fill(Tensor *t, float v);
 void tensor_zero(Tensor *t);

@@ -11,13 +11,21 @@
  *           the shapes that take each path of kernels/conv.c (images shared
  *           between threads, several images per GEMM, a batch too small to
  *           share, dX as a transposed convolution or by col2im, groups,
- *           depthwise, strides 1 to 3, a non-square kernel), checking that
+ *           depthwise, y and dW of a one-channel k5 layer by direct loops, strides
+ *           1 to 3, a non-square kernel), checking that
  *           backward adds, with and without each gradient wanted.
+ *   maxpool2d: the k = stride = 2 fast path of kernels/pool.c against the
+ *           generic window loop (pool_window_max), bit for bit: ties, NaNs
+ *           with distinct payloads, infinities, odd sizes, rows of 1 to 20
+ *           outputs (one vector, a full one and a partial one), idx NULL.
+ *           Its backward, and relu's, with accumulate false (the gradient
+ *           buffer is new, not zeroed): the same bits as adding into zeros.
  * The tolerance of each element scales with the sum of the magnitudes of its
  * terms, which is the same reference run on |inputs|.
  */
 #include "tests/testlib.h"
 #include "kernels/kernels.h"
+#include "kernels/pool_math.h"
 #include "kernels/ref/conv_ref.h"
 #include "kernels/ref/gemm_ref.h"
 
@@ -209,7 +217,11 @@ static const ConvCfg g_conv[] = {
     {2, 3, 5, 5, 4, 1, 1, 1, 1, true, 0},    /* pad > K - 1: dX by col2im at stride 1 */
     {3, 2, 7, 9, 4, 3, 1, 1, 1, true, 5},    /* a 3x5 kernel */
     {4, 3, 11, 10, 5, 3, 3, 2, 1, false, 0}, /* stride 3, pad 2 */
-    {8, 1, 28, 28, 20, 5, 1, 0, 1, true, 0}, /* LeNet's conv1 on 8 images */
+    {8, 1, 28, 28, 20, 5, 1, 0, 1, true, 0}, /* LeNet's conv1 on 8 images: y and dW by direct loops (k5, C = 1) */
+    {3, 1, 12, 40, 7, 5, 1, 0, 1, true, 0},  /* the same: 36 output columns (16 + 16 + 4), an odd O */
+    {2, 1, 9, 9, 4, 3, 1, 0, 1, false, 5},   /* the same: a 3x5 kernel, 5 output columns */
+    {2, 1, 10, 21, 23, 5, 1, 0, 1, true, 0}, /* the same: 17 columns (16 + 1), O = 10 + 10 + 3 */
+    {2, 1, 8, 8, 3, 5, 1, 1, 1, true, 0},    /* C = 1, k5 with padding: the GEMM route */
     /* 3x3, stride 1, pad 1, C and O >= 16: Winograd F(2x2, 3x3) (kernels/conv_winograd.c) */
     {2, 16, 7, 7, 24, 3, 1, 1, 1, true, 0},    /* odd size: the last tiles half outside */
     {1, 17, 5, 5, 19, 3, 1, 1, 1, true, 0},    /* one image, 5x5, C and O not multiples of 16 */
@@ -221,7 +233,7 @@ static const ConvCfg g_conv[] = {
     {2, 260, 5, 5, 20, 3, 1, 1, 1, true, 0},    /* C > 256: K slices in the packed U (forward) */
     {2, 17, 6, 5, 270, 3, 1, 1, 1, false, 0},   /* O > 256: the same for dX's U' */
 };
-#define CONV_WINOGRAD_FIRST 13 /* the cases above that take the Winograd path */
+#define CONV_WINOGRAD_FIRST 17 /* the cases above that take the Winograd path */
 
 static int conv_check(const char *what, const float *got, const float *want, const float *mag, size_t n) {
     int bad = 0;
@@ -315,6 +327,69 @@ START_TEST(test_conv2d_winograd_off) {
 }
 END_TEST
 
+
+/* ---- maxpool2d: the 2x2 fast path against the generic window loop ---- */
+
+static const int g_pool[][3] = {/* P, H, W */ {3, 24, 24}, {5, 8, 8},  {2, 7, 9},  {1, 2, 2},
+                                {4, 34, 40},  {2, 65, 3},  {3, 5, 33}, {70, 4, 4}, {1, 3, 2}};
+
+START_TEST(test_maxpool2x2_vs_generic) {
+    int P = g_pool[_i][0], H = g_pool[_i][1], W = g_pool[_i][2], OH = H / 2, OW = W / 2;
+    size_t nx = (size_t)P * H * W, ny = (size_t)P * OH * OW;
+    float *x = rand_buf(nx, 0, 0), *y = rand_buf(ny, 0, 0), *y2 = rand_buf(ny, 0, 0), *ry = rand_buf(ny, 0, 0);
+    int32_t *idx = nx_malloc(ny * sizeof *idx), *ridx = nx_malloc(ny * sizeof *ridx);
+    uint64_t st = 12345 + (uint64_t)_i;
+    for (size_t i = 0; i < nx; i++) { /* few distinct values (ties), and NaNs of several payloads, +-inf, +-0 */
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned r = (unsigned)(st >> 33) % 16;
+        uint32_t nan_bits = 0x7fc00000u | (uint32_t)(i & 0xffff);
+        float v = r < 9 ? (float)((int)r - 4) : r == 9 ? INFINITY : r == 10 ? -INFINITY : r == 11 ? -0.0f : 0.0f;
+        if (r == 12 && (st >> 20) % 4 == 0) memcpy(&v, &nan_bits, sizeof v);
+        if (r == 13 && (st >> 20) % 2 == 0) v = -INFINITY;
+        x[i] = v;
+    }
+    if (nx >= 8) x[0] = x[1] = x[W] = x[W + 1] = -INFINITY; /* a window of -inf only */
+    for (int p = 0; p < P; p++)
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                size_t o = ((size_t)p * OH + oh) * OW + ow;
+                ry[o] = pool_window_max(x + (size_t)p * H * W, W, pool_window(oh, ow, H, W, 2, 2, 0), &ridx[o]);
+            }
+    maxpool2d_forward_cpu(y, idx, x, P, H, W, OH, OW, 2, 2, 0);
+    maxpool2d_forward_cpu(y2, NULL, x, P, H, W, OH, OW, 2, 2, 0);
+    ck_assert_msg(memcmp(y, ry, ny * sizeof *y) == 0, "maxpool2x2 (%d, %d, %d): values differ", P, H, W);
+    ck_assert_msg(memcmp(y2, ry, ny * sizeof *y) == 0, "maxpool2x2 (%d, %d, %d) idx NULL: values differ", P, H, W);
+    ck_assert_msg(memcmp(idx, ridx, ny * sizeof *idx) == 0, "maxpool2x2 (%d, %d, %d): argmax differs", P, H, W);
+    free(idx), free(ridx);
+    nx_step_reset();
+}
+END_TEST
+
+/* Backward kernels told not to accumulate (dx new, garbage inside) give the bits of adding into zeros. */
+START_TEST(test_backward_overwrite) {
+    int P = 7, H = 9, W = 10, OH = 4, OW = 5; /* odd H: a row no window reads */
+    size_t nx = (size_t)P * H * W, ny = (size_t)P * OH * OW;
+    float *x = rand_buf(nx, -1, 1), *y = rand_buf(ny, 0, 0), *dy = rand_buf(ny, -1, 1);
+    int32_t *idx = nx_malloc(ny * sizeof *idx);
+    for (size_t i = 0; i < ny; i += 5) dy[i] = -0.0f;
+    float *ref = rand_buf(nx, 0, 0), *out = rand_buf(nx, 0, 0);
+    maxpool2d_forward_cpu(y, idx, x, P, H, W, OH, OW, 2, 2, 0);
+    for (size_t i = 0; i < nx; i++) ref[i] = 0.0f, out[i] = NAN;
+    maxpool2d_backward_cpu(ref, dy, idx, P, H * W, OH * OW, true);
+    maxpool2d_backward_cpu(out, dy, idx, P, H * W, OH * OW, false);
+    ck_assert_msg(memcmp(out, ref, nx * sizeof *out) == 0, "maxpool2d backward, not accumulating");
+    float *g = rand_buf(nx, -1, 1);
+    for (size_t i = 0; i < nx; i += 3) g[i] = -0.0f;
+    for (size_t i = 1; i < nx; i += 7) x[i] = 0.0f;
+    for (size_t i = 0; i < nx; i++) ref[i] = 0.0f, out[i] = NAN;
+    relu_backward_cpu(ref, g, x, (int64_t)nx, true);
+    relu_backward_cpu(out, g, x, (int64_t)nx, false);
+    ck_assert_msg(memcmp(out, ref, nx * sizeof *out) == 0, "relu backward, not accumulating");
+    free(idx);
+    nx_step_reset();
+}
+END_TEST
+
 Suite *suite_gemm(void) {
     Suite *s = suite_create("gemm");
     TCase *tc = tcase_create("sgemm");
@@ -331,5 +406,9 @@ Suite *suite_gemm(void) {
     tcase_add_loop_test(tc2, test_conv2d_vs_direct, 0, (int)(sizeof g_conv / sizeof g_conv[0]));
     tcase_add_loop_test(tc2, test_conv2d_winograd_off, 0, (int)(sizeof g_conv / sizeof g_conv[0]) - CONV_WINOGRAD_FIRST);
     suite_add_tcase(s, tc2);
+    TCase *tc3 = tcase_create("maxpool");
+    tcase_add_loop_test(tc3, test_maxpool2x2_vs_generic, 0, (int)(sizeof g_pool / sizeof g_pool[0]));
+    tcase_add_test(tc3, test_backward_overwrite);
+    suite_add_tcase(s, tc3);
     return s;
 }
