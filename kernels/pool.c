@@ -12,7 +12,10 @@
  * NaN), as straight-line code the compiler vectorises across outputs: the
  * same values and argmaxes as pool_window_max, ties and NaNs included. Its
  * backward visits each window's four cells once and adds dy to the argmax
- * cell only (the others are left as they are, so -0 stays -0).
+ * cell only (the others are left as they are, so -0 stays -0). Every other
+ * window (ResNet's 3x3 stride-2 pool) takes maxpool_plane: the same
+ * comparisons branch-free on the outputs whose windows are whole, the generic
+ * loop on the border.
  */
 #include "kernels/pool.h"
 #include "kernels/pool_math.h"
@@ -79,6 +82,68 @@ static void maxpool2x2_plane(float *restrict yp, int32_t *restrict ip, const flo
 }
 #endif
 
+/* Any other window: the outputs whose windows lie inside the plane (all but
+ * a border one output wide at most, with pad <= k/2) compare the window's
+ * cells in the generic order with the generic test, written branch-free so
+ * that the compiler vectorises across the outputs of a row; k and stride
+ * are compile-time constants for ResNet's 3x3 stride-2 pool (and a plain
+ * loop otherwise). The border outputs go through pool_window_max itself. */
+static inline __attribute__((always_inline)) void maxpool_inner_row(float *restrict yr /* (OW) */,
+                                                                    int32_t *restrict ir /* (OW) or NULL */,
+                                                                    const float *restrict xp /* (H, W) */, int W,
+                                                                    int h0, int ow0, int ow1, int k, int stride,
+                                                                    int pad) {
+#define NX_POOL_CELL_LOOP(STORE_IDX)                                                                                    \
+    for (int ow = ow0; ow < ow1; ow++) {                                                                               \
+        int w0 = ow * stride - pad;                                                                                    \
+        float best = -INFINITY;                                                                                        \
+        int32_t a = h0 * W + w0;                                                                                       \
+        for (int kh = 0; kh < k; kh++)                                                                                 \
+            for (int kw = 0; kw < k; kw++) {                                                                           \
+                int32_t c = (h0 + kh) * W + w0 + kw;                                                                   \
+                float v = xp[c];                                                                                       \
+                int m = (v > best) | (v != v);                                                                         \
+                best = m ? v : best, a = m ? c : a;                                                                    \
+            }                                                                                                          \
+        yr[ow] = best;                                                                                                 \
+        STORE_IDX;                                                                                                     \
+    }
+    if (ir) {
+        NX_POOL_CELL_LOOP(ir[ow] = a)
+    } else {
+        NX_POOL_CELL_LOOP((void)a)
+    }
+#undef NX_POOL_CELL_LOOP
+}
+
+static void maxpool_plane(float *yp /* (OH, OW) */, int32_t *ip /* (OH, OW) or NULL */, const float *xp /* (H, W) */,
+                          int H, int W, int OH, int OW, int k, int stride, int pad) {
+    /* outputs whose windows are whole: oh*stride - pad >= 0 and oh*stride - pad + k <= H (likewise ow) */
+    int lo_h = (pad + stride - 1) / stride, hi_h = H - k + pad < 0 ? 0 : (H - k + pad) / stride + 1;
+    int lo_w = (pad + stride - 1) / stride, hi_w = W - k + pad < 0 ? 0 : (W - k + pad) / stride + 1;
+    if (hi_h > OH) hi_h = OH;
+    if (hi_w > OW) hi_w = OW;
+    if (lo_w > hi_w) lo_w = hi_w;
+    for (int oh = 0; oh < OH; oh++) {
+        float *yr = yp + (int64_t)oh * OW;
+        int32_t *ir = ip ? ip + (int64_t)oh * OW : NULL;
+        bool inner = oh >= lo_h && oh < hi_h;
+        for (int ow = 0; ow < OW; ow++) {
+            if (inner && ow == lo_w) {
+                if (k == 3 && stride == 2 && pad == 1)
+                    maxpool_inner_row(yr, ir, xp, W, oh * 2 - 1, lo_w, hi_w, 3, 2, 1);
+                else maxpool_inner_row(yr, ir, xp, W, oh * stride - pad, lo_w, hi_w, k, stride, pad);
+                ow = hi_w - 1;
+                if (ow < lo_w) ow = lo_w - 1; /* an empty inner range */
+                continue;
+            }
+            int32_t arg;
+            yr[ow] = pool_window_max(xp, W, pool_window(oh, ow, H, W, k, stride, pad), &arg);
+            if (ir) ir[ow] = arg;
+        }
+    }
+}
+
 void maxpool2d_forward_cpu(float *y, int32_t *idx, const float *x, int P, int H, int W, int OH, int OW, int k,
                            int stride, int pad) {
     if (pool_2x2(k, stride, pad)) {
@@ -91,19 +156,9 @@ void maxpool2d_forward_cpu(float *y, int32_t *idx, const float *x, int P, int H,
         return;
     }
 #pragma omp parallel for schedule(static) if ((int64_t)P * OH * OW * k * k > 65536)
-    for (int p = 0; p < P; p++) {
-        const float *xp = x + (int64_t)p * H * W;
-        float *yp = y + (int64_t)p * OH * OW;
-        int32_t *ip = idx ? idx + (int64_t)p * OH * OW : NULL;
-        for (int oh = 0; oh < OH; oh++) {
-            for (int ow = 0; ow < OW; ow++) {
-                int32_t arg;
-                float best = pool_window_max(xp, W, pool_window(oh, ow, H, W, k, stride, pad), &arg);
-                yp[oh * OW + ow] = best;
-                if (ip) ip[oh * OW + ow] = arg;
-            }
-        }
-    }
+    for (int p = 0; p < P; p++)
+        maxpool_plane(y + (int64_t)p * OH * OW, idx ? idx + (int64_t)p * OH * OW : NULL, x + (int64_t)p * H * W, H, W,
+                      OH, OW, k, stride, pad);
 }
 
 /* Not accumulating, each plane is zeroed just before its scatter (in cache, on its thread). */

@@ -14,7 +14,7 @@
  *           depthwise, y and dW of a one-channel k5 layer by direct loops, strides
  *           1 to 3, a non-square kernel), checking that
  *           backward adds, with and without each gradient wanted.
- *   maxpool2d: the k = stride = 2 fast path of kernels/pool.c against the
+ *   maxpool2d: the fast paths of kernels/pool.c (k = stride = 2; whole windows of others) against the
  *           generic window loop (pool_window_max), bit for bit: ties, NaNs
  *           with distinct payloads, infinities, odd sizes, rows of 1 to 20
  *           outputs (one vector, a full one and a partial one), idx NULL.
@@ -328,13 +328,20 @@ START_TEST(test_conv2d_winograd_off) {
 END_TEST
 
 
-/* ---- maxpool2d: the 2x2 fast path against the generic window loop ---- */
+/* ---- maxpool2d: the fast paths against the generic window loop ---- */
 
-static const int g_pool[][3] = {/* P, H, W */ {3, 24, 24}, {5, 8, 8},  {2, 7, 9},  {1, 2, 2},
-                                {4, 34, 40},  {2, 65, 3},  {3, 5, 33}, {70, 4, 4}, {1, 3, 2}};
+static const int g_pool[][6] = {/* P, H, W, k, stride, pad: 2x2 fast path */
+                                {3, 24, 24, 2, 2, 0}, {5, 8, 8, 2, 2, 0},   {2, 7, 9, 2, 2, 0},  {1, 2, 2, 2, 2, 0},
+                                {4, 34, 40, 2, 2, 0}, {2, 65, 3, 2, 2, 0},  {3, 5, 33, 2, 2, 0}, {70, 4, 4, 2, 2, 0},
+                                {1, 3, 2, 2, 2, 0},
+                                /* maxpool_plane: whole windows branch-free, the border generic */
+                                {3, 20, 37, 3, 2, 1}, {2, 9, 8, 3, 2, 1},   {1, 3, 3, 3, 2, 1},  {2, 2, 5, 3, 2, 1},
+                                {2, 11, 12, 3, 1, 1}, {3, 10, 9, 3, 3, 0},  {2, 9, 13, 2, 1, 0}, {2, 14, 11, 5, 2, 2},
+                                {1, 1, 1, 3, 2, 1},   {2, 12, 12, 4, 4, 0}};
 
 START_TEST(test_maxpool2x2_vs_generic) {
-    int P = g_pool[_i][0], H = g_pool[_i][1], W = g_pool[_i][2], OH = H / 2, OW = W / 2;
+    int P = g_pool[_i][0], H = g_pool[_i][1], W = g_pool[_i][2], k = g_pool[_i][3], sd = g_pool[_i][4];
+    int pd = g_pool[_i][5], OH = (H + 2 * pd - k) / sd + 1, OW = (W + 2 * pd - k) / sd + 1;
     size_t nx = (size_t)P * H * W, ny = (size_t)P * OH * OW;
     float *x = rand_buf(nx, 0, 0), *y = rand_buf(ny, 0, 0), *y2 = rand_buf(ny, 0, 0), *ry = rand_buf(ny, 0, 0);
     int32_t *idx = nx_malloc(ny * sizeof *idx), *ridx = nx_malloc(ny * sizeof *ridx);
@@ -348,18 +355,21 @@ START_TEST(test_maxpool2x2_vs_generic) {
         if (r == 13 && (st >> 20) % 2 == 0) v = -INFINITY;
         x[i] = v;
     }
-    if (nx >= 8) x[0] = x[1] = x[W] = x[W + 1] = -INFINITY; /* a window of -inf only */
+    if (H >= 2 && W >= 2) x[0] = x[1] = x[W] = x[W + 1] = -INFINITY; /* a window of -inf only */
     for (int p = 0; p < P; p++)
         for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++) {
                 size_t o = ((size_t)p * OH + oh) * OW + ow;
-                ry[o] = pool_window_max(x + (size_t)p * H * W, W, pool_window(oh, ow, H, W, 2, 2, 0), &ridx[o]);
+                ry[o] = pool_window_max(x + (size_t)p * H * W, W, pool_window(oh, ow, H, W, k, sd, pd), &ridx[o]);
             }
-    maxpool2d_forward_cpu(y, idx, x, P, H, W, OH, OW, 2, 2, 0);
-    maxpool2d_forward_cpu(y2, NULL, x, P, H, W, OH, OW, 2, 2, 0);
-    ck_assert_msg(memcmp(y, ry, ny * sizeof *y) == 0, "maxpool2x2 (%d, %d, %d): values differ", P, H, W);
-    ck_assert_msg(memcmp(y2, ry, ny * sizeof *y) == 0, "maxpool2x2 (%d, %d, %d) idx NULL: values differ", P, H, W);
-    ck_assert_msg(memcmp(idx, ridx, ny * sizeof *idx) == 0, "maxpool2x2 (%d, %d, %d): argmax differs", P, H, W);
+    maxpool2d_forward_cpu(y, idx, x, P, H, W, OH, OW, k, sd, pd);
+    maxpool2d_forward_cpu(y2, NULL, x, P, H, W, OH, OW, k, sd, pd);
+    ck_assert_msg(memcmp(y, ry, ny * sizeof *y) == 0, "maxpool k%d s%d p%d (%d, %d, %d): values differ", k, sd, pd, P, H,
+                  W);
+    ck_assert_msg(memcmp(y2, ry, ny * sizeof *y) == 0, "maxpool k%d s%d p%d (%d, %d, %d) idx NULL: values differ", k,
+                  sd, pd, P, H, W);
+    ck_assert_msg(memcmp(idx, ridx, ny * sizeof *idx) == 0, "maxpool k%d s%d p%d (%d, %d, %d): argmax differs", k, sd,
+                  pd, P, H, W);
     free(idx), free(ridx);
     nx_step_reset();
 }
