@@ -53,6 +53,9 @@
 #include <math.h>
 #include <omp.h>
 #include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 /* Ask GCC to use full 512-bit vectors where the target has them
  * (-march=native on AVX-512 machines otherwise prefers 256-bit). */
@@ -64,6 +67,9 @@
 #define NR SGEMM_NR
 #define KC SGEMM_KC
 #define NC SGEMM_NC
+#ifndef PF_B
+#define PF_B 8
+#endif
 
 /* ---- the micro-kernel -------------------------------------------------- */
 
@@ -77,7 +83,13 @@ static inline __attribute__((always_inline)) void kernel_tile(int rows, int cols
                                                               float *restrict c /* (rows, ldc) */, int ldc,
                                                               float alpha, float beta) {
     float acc[MR][NR] = {{0}};
+    for (int i = 0; i < rows; i++) { /* C's tile is needed only at the end: fetch it meanwhile */
+        __builtin_prefetch(c + (size_t)i * ldc, 1);
+        __builtin_prefetch(c + (size_t)i * ldc + cols - 1, 1);
+    }
     for (int k = 0; k < kc; k++) {
+        __builtin_prefetch(pb + PF_B * NR); /* B streams from L2: ask for it PF_B rows ahead */
+        __builtin_prefetch(pb + PF_B * NR + 16);
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++) acc[i][j] = fmaf(pa[i], pb[j], acc[i][j]);
         pa += MR;
@@ -161,6 +173,38 @@ static void pack_a_sliver(float *restrict dst /* (kc, MR) */, const float *A, in
     }
 }
 
+#ifdef __AVX512F__
+/* dst[k][c] = src[c][k] for k, c < 16 (rows of dst ldd apart, of src lds
+ * apart): 16 loads, 64 shuffles, 16 stores, where the scalar copy costs 256
+ * loads and stores. Stage 1 and 2 transpose 4 x 4 blocks inside each 128-bit
+ * lane (u[4g + q], lane L = column 4L + q of rows 4g..4g+3); stage 3 and 4
+ * transpose the 4 x 4 array of lanes. */
+static void transpose16(float *restrict dst, int ldd, const float *restrict src, int lds) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + (size_t)i * lds);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int g = 0; g < 4; g++) {
+        const __m512 *tg = t + 4 * g;
+        r[4 * g + 0] = _mm512_shuffle_ps(tg[0], tg[2], 0x44);
+        r[4 * g + 1] = _mm512_shuffle_ps(tg[0], tg[2], 0xEE);
+        r[4 * g + 2] = _mm512_shuffle_ps(tg[1], tg[3], 0x44);
+        r[4 * g + 3] = _mm512_shuffle_ps(tg[1], tg[3], 0xEE);
+    }
+    for (int q = 0; q < 4; q++) { /* lanes: r[4g + q].L -> column 4L + q, lane g */
+        __m512 v0 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x44), v1 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xEE);
+        __m512 v2 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x44),
+               v3 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xEE);
+        _mm512_storeu_ps(dst + (size_t)(0 + q) * ldd, _mm512_shuffle_f32x4(v0, v2, 0x88));
+        _mm512_storeu_ps(dst + (size_t)(4 + q) * ldd, _mm512_shuffle_f32x4(v0, v2, 0xDD));
+        _mm512_storeu_ps(dst + (size_t)(8 + q) * ldd, _mm512_shuffle_f32x4(v1, v3, 0x88));
+        _mm512_storeu_ps(dst + (size_t)(12 + q) * ldd, _mm512_shuffle_f32x4(v1, v3, 0xDD));
+    }
+}
+#endif
+
 /* One B sliver: dst[k][c] = op(B)[p + k][j + c] for c < nr, 0 for nr <= c < NR. */
 static void pack_b_sliver(float *restrict dst /* (kc, NR) */, const float *B, int ldb, bool trans, int p, int j,
                           int nr, int kc) {
@@ -175,12 +219,25 @@ static void pack_b_sliver(float *restrict dst /* (kc, NR) */, const float *B, in
             }
         }
     } else { /* op(B)[p + k][j + c] = B[(j + c) * ldb + p + k]: contiguous in k */
-        for (int c = 0; c < nr; c++) {
-            const float *src = B + (size_t)(j + c) * ldb + p;
-            for (int k = 0; k < kc; k++) dst[k * NR + c] = src[k];
+        /* A transpose, 16 rows of dst (2 KiB, in L1) at a time: column by
+         * column over the whole sliver, each store would miss L1. */
+        for (int k0 = 0; k0 < kc; k0 += 16) {
+            int kb = kc - k0 < 16 ? kc - k0 : 16;
+            float *d = dst + k0 * NR;
+            int c_vec = 0; /* columns done by 16 x 16 register transposes */
+#ifdef __AVX512F__
+            if (kb == 16)
+                for (; c_vec + 16 <= nr; c_vec += 16)
+                    transpose16(d + c_vec, NR, B + (size_t)(j + c_vec) * ldb + p + k0, ldb);
+#endif
+            for (int c = c_vec; c < nr; c++) {
+                const float *src = B + (size_t)(j + c) * ldb + p + k0;
+                __builtin_prefetch(src + 64); /* 32 rows at once defeat the hardware prefetcher */
+                for (int k = 0; k < kb; k++) d[k * NR + c] = src[k];
+            }
+            for (int c = nr; c < NR; c++)
+                for (int k = 0; k < kb; k++) d[k * NR + c] = 0;
         }
-        for (int c = nr; c < NR; c++)
-            for (int k = 0; k < kc; k++) dst[k * NR + c] = 0;
     }
 }
 
