@@ -106,6 +106,7 @@ static const int g_sizes[][3] = {
     {1, 1, 1}, {17, 33, 65}, {128, 257, 300}, {5, 100, 3}, {300, 7, 513}, /* M > MC, K > 2 KC */
     {13, 1100, 40},                                                      /* N > one column panel */
     {24, 64, 256},                                                       /* exact multiples of MR, NR, KC */
+    {20, 50, 47}, /* a last B sliver of 18 columns: one 16 x 16 transpose (B^T) and 2 columns by hand */
 };
 
 START_TEST(test_sgemm_transposes) { /* _i: ta + 2 tb */
