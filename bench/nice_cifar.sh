@@ -6,7 +6,7 @@
 #   per-channel mean), classifier frozen, Adam lr 1e-3 x0.1 every 5 epochs,
 #   10 epochs, batch 100, seed 0; then a 16-image mask grid and the PNG
 #   sizes of the mixed-resolution test images.
-# Environment: CKPT (default /work/runs/vgg11-cifar10.safetensors, see
+# Environment: CKPT (default models/vgg11-cifar10.safetensors, the shipped one, see
 # docs/models.md), DATA (default folder:/work/cache/cifar10-jpeg, made by
 # scripts/fetch-data.sh), EPOCHS (default 10), LIMIT (default all).
 # Skips with a notice when the classifier or the data is absent.
@@ -15,7 +15,7 @@
 # parameters, plus the frozen classifier's reference).
 set -eu
 res=${1:-bench/results}
-ckpt=${CKPT:-/work/runs/vgg11-cifar10.safetensors}
+ckpt=${CKPT:-models/vgg11-cifar10.safetensors}
 data=${DATA:-folder:/work/cache/cifar10-jpeg}
 epochs=${EPOCHS:-10}
 limit=${LIMIT:-0}
