@@ -176,6 +176,8 @@ def main():
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if not 0 <= args.settle <= 60:  # also refuses nan
+        sys.exit("bench_ops: --settle %s: expected 0 to 60 seconds" % args.settle)
     if args.worker:
         return worker(args.threads, args.clock)
 

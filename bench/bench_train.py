@@ -136,6 +136,18 @@ def find(d, stem):
     sys.exit("bench_train: %s not found in %s" % (stem, d))
 
 
+def load_fashion_mnist(np, torch, data_dir, limit):
+    """Fashion-MNIST as float tensors in [0, 1] (N, 1, 28, 28) and int64 labels: train (first `limit`, 0: all), test."""
+    tr_x, tr_y = load_idx(np, find(data_dir, "train-images-idx3-ubyte")), load_idx(np, find(data_dir, "train-labels-idx1-ubyte"))
+    if limit:
+        tr_x, tr_y = tr_x[:limit], tr_y[:limit]
+    xtr = torch.tensor(tr_x, dtype=torch.float32).div_(255).unsqueeze(1)
+    ytr = torch.tensor(tr_y.astype(np.int64))
+    xte = torch.tensor(load_idx(np, find(data_dir, "t10k-images-idx3-ubyte")), dtype=torch.float32).div_(255).unsqueeze(1)
+    yte = torch.tensor(load_idx(np, find(data_dir, "t10k-labels-idx1-ubyte")).astype(np.int64))
+    return xtr, ytr, xte, yte
+
+
 def lenet5_worker(data_dir, threads, limit):
     import numpy as np
     import torch
@@ -157,13 +169,7 @@ def lenet5_worker(data_dir, threads, limit):
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    tr_x, tr_y = load_idx(np, find(data_dir, "train-images-idx3-ubyte")), load_idx(np, find(data_dir, "train-labels-idx1-ubyte"))
-    if limit:
-        tr_x, tr_y = tr_x[:limit], tr_y[:limit]
-    xtr = torch.tensor(tr_x, dtype=torch.float32).div_(255).unsqueeze(1)
-    ytr = torch.tensor(tr_y.astype(np.int64))
-    xte = torch.tensor(load_idx(np, find(data_dir, "t10k-images-idx3-ubyte")), dtype=torch.float32).div_(255).unsqueeze(1)
-    yte = torch.tensor(load_idx(np, find(data_dir, "t10k-labels-idx1-ubyte")).astype(np.int64))
+    xtr, ytr, xte, yte = load_fashion_mnist(np, torch, data_dir, limit)
     model = LeNet5()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(xtr, ytr), batch_size=100, shuffle=True)
@@ -277,13 +283,7 @@ def nice_worker(data_dir, threads, limit, classifier, init_gen, check_gen):
         x = F.relu(F.linear(x.flatten(1), w["fc1.weight"], w["fc1.bias"]))
         return F.linear(x, w["fc2.weight"], w["fc2.bias"])
 
-    tr_x, tr_y = load_idx(np, find(data_dir, "train-images-idx3-ubyte")), load_idx(np, find(data_dir, "train-labels-idx1-ubyte"))
-    if limit:
-        tr_x, tr_y = tr_x[:limit], tr_y[:limit]
-    xtr = torch.tensor(tr_x, dtype=torch.float32).div_(255).unsqueeze(1)
-    ytr = torch.tensor(tr_y.astype(np.int64))
-    xte = torch.tensor(load_idx(np, find(data_dir, "t10k-images-idx3-ubyte")), dtype=torch.float32).div_(255).unsqueeze(1)
-    yte = torch.tensor(load_idx(np, find(data_dir, "t10k-labels-idx1-ubyte")).astype(np.int64))
+    xtr, ytr, xte, yte = load_fashion_mnist(np, torch, data_dir, limit)
     gen = nn.Conv2d(1, 1, 3, 1, 1)  # nice/generator.c's mnist generator, PyTorch's default init
 
     def load_gen(path):

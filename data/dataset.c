@@ -281,32 +281,21 @@ int dataset_open(Dataset *d, const char *spec, DataSplit split, int image_size, 
     if (name_len < sizeof name) memcpy(name, spec, name_len);
     static const char *usage =
         "expected fashion-mnist, fashion-mnist:DIR, mnist:DIR, cifar10:DIR, folder:DIR or synthetic:N:CxHxW:K";
-    if (strcmp(name, "synthetic") == 0) {
-        d->root = str_dup(spec);
-        if (synthetic_dataset_open(d, arg ? arg : "", split) != 0) {
-            dataset_free(d);
-            d->split = split;
-            return -1;
-        }
-        snprintf(d->kind, sizeof d->kind, "%s", name);
-        if (image_size > 0 && (d->h != image_size || d->w != image_size) && resize_all(d, image_size) != 0) {
-            dataset_free(d);
-            d->split = split;
-            return -1;
-        }
-        return 0;
-    }
+    bool synthetic = strcmp(name, "synthetic") == 0; /* its argument is N:CxHxW:K, not a folder */
     bool needs_dir = strcmp(name, "mnist") == 0 || strcmp(name, "cifar10") == 0 || strcmp(name, "folder") == 0;
     if (needs_dir && (!arg || !*arg)) {
         nx_error_set("dataset '%s' needs a folder: %s:DIR", spec, name);
         return -1;
     }
-    if (arg && !*arg) {
+    if (!synthetic && arg && !*arg) {
         nx_error_set("dataset '%s': empty folder after ':'", spec);
         return -1;
     }
     int rc;
-    if (strcmp(name, "fashion-mnist") == 0) {
+    if (synthetic) {
+        d->root = str_dup(spec);
+        rc = synthetic_dataset_open(d, arg ? arg : "", split);
+    } else if (strcmp(name, "fashion-mnist") == 0) {
         d->root = str_dup(arg ? arg : DATASET_FASHION_MNIST_DIR);
         rc = idx_dataset_open(d, d->root, split, FASHION_CLASSES);
     } else if (strcmp(name, "mnist") == 0) {

@@ -80,6 +80,7 @@
 #include "kernels/gemm.h"
 
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,7 +123,13 @@ bool conv_winograd_applies(const ConvShape *s, int pass) {
           s->O >= 16 && s->N >= 1))
         return false;
     const char *e = getenv("NX_CONV_WINOGRAD");
-    if (e && *e) return (atoi(e) & pass) != 0;
+    if (e && *e) {
+        char *end;
+        long mask = strtol(e, &end, 10);
+        if (*end == 0 && mask >= 0 && mask <= 7) return (mask & pass) != 0;
+        static int warned; /* a bad value: said once, then the default dispatch */
+        if (!warned) fprintf(stderr, "nicex: NX_CONV_WINOGRAD='%s': expected 0 to 7 (ignored)\n", e), warned = 1;
+    }
     return wino_default(s, pass);
 }
 

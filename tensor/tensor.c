@@ -79,15 +79,6 @@ const char *tensor_shape_str(const Tensor *t) {
     return s;
 }
 
-float *tensor_grad(Tensor *t) {
-    if (!t->grad) {
-        NX_CHECK(t->dtype == NX_F32, "gradient of an int32 tensor");
-        t->grad = arena_alloc(step_arena(t->device), tensor_bytes(t));
-        device_memset0(t->device, t->grad, tensor_bytes(t));
-    }
-    return t->grad;
-}
-
 float *tensor_grad_for_write(Tensor *t, bool *accumulate) {
     *accumulate = t->grad != NULL;
     if (!t->grad) {
@@ -95,6 +86,13 @@ float *tensor_grad_for_write(Tensor *t, bool *accumulate) {
         t->grad = arena_alloc(step_arena(t->device), tensor_bytes(t));
     }
     return t->grad;
+}
+
+float *tensor_grad(Tensor *t) {
+    bool accumulate;
+    float *g = tensor_grad_for_write(t, &accumulate);
+    if (!accumulate) device_memset0(t->device, g, tensor_bytes(t));
+    return g;
 }
 
 void tensor_zero(Tensor *t) { device_memset0(t->device, t->data, tensor_bytes(t)); }
